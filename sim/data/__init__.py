@@ -1,0 +1,1 @@
+"""The built-in network, derived from ``seeds/`` by ``seeds/build_network.py``."""

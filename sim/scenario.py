@@ -1,0 +1,394 @@
+"""Scenario files: TOML → a frozen, validated ``ScenarioSpec``.
+
+A scenario names its forces and their postures, which pairs of forces are
+rivals, the patrol missions, the villager communities, the encounter rules and
+the civilian demand. A file may ``extends`` another and change only what
+differs. Any parameter can be overridden by its dotted name, e.g.
+``forces.US.posture.block`` or ``missions.ru_derik.per_day``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import Problem, ScenarioError
+from sim.validation import problems_from_pydantic
+
+
+def _probability(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be a probability in [0, 1]")
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if not value >= 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+Prob = Annotated[float, AfterValidator(_probability)]
+NonNeg = Annotated[float, AfterValidator(_non_negative)]
+Pos = Annotated[float, AfterValidator(_positive)]
+Count = Annotated[int, AfterValidator(_non_negative)]
+PosCount = Annotated[int, AfterValidator(_positive)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Posture(_Spec):
+    """How a force behaves when it meets a rival (all probabilities)."""
+
+    block: Prob = 0.0
+    """Chance of blocking a rival patrol it meets."""
+    give_way: Prob = 0.5
+    """Chance of giving way at the end of a standoff against an equally strong rival."""
+    helicopter: Prob = 0.0
+    """Chance of calling a helicopter over a standoff it is in."""
+    reroute: Prob = 0.0
+    """When it gives way, chance of trying another route rather than returning to base."""
+    deploy_blocking: Prob = 0.0
+    """Chance of sending a blocking position onto the path of a departing rival patrol."""
+
+
+class PostureOverride(_Spec):
+    """A mission's departures from its force's posture; unset fields inherit."""
+
+    block: Prob | None = None
+    give_way: Prob | None = None
+    helicopter: Prob | None = None
+    reroute: Prob | None = None
+    deploy_blocking: Prob | None = None
+
+
+class Blocking(_Spec):
+    """Where a force's blocking positions come from and how long they hold."""
+
+    base: str
+    vehicles: PosCount = 4
+    hold_h: Pos = 4.0
+    speed_kmh: Pos = 50.0
+    lead_min: NonNeg = 10.0
+    """Minutes the position must be in place before the rival arrives."""
+    max_active: PosCount = 1
+
+
+class Force(_Spec):
+    """A force (a faction, or a joint patrol of several) and its assets."""
+
+    name: str = ""
+    posture: Posture = Posture()
+    helicopters: Count = 0
+    helicopter_base: str | None = None
+    helicopter_speed_kmh: Pos = 200.0
+    blocking: Blocking | None = None
+
+    @model_validator(mode="after")
+    def _helicopters_need_a_base(self) -> Force:
+        if self.helicopters > 0 and not self.helicopter_base:
+            raise ValueError("helicopters > 0 needs a helicopter_base (a place id)")
+        return self
+
+
+class Mission(_Spec):
+    """A recurring patrol: from a base to a target (through ``via``), then home."""
+
+    force: str
+    base: str
+    target: str
+    via: tuple[str, ...] = ()
+    vehicles: PosCount = 4
+    per_day: NonNeg = 1.0
+    """Mean departures per day (Poisson)."""
+    depart_hours: tuple[float, float] = (8.0, 12.0)
+    """Departures fall uniformly between these hours of the day."""
+    dwell_h: NonNeg = 1.0
+    speed_kmh: Pos = 50.0
+    posture: PostureOverride = PostureOverride()
+
+    @model_validator(mode="after")
+    def _check(self) -> Mission:
+        a, b = self.depart_hours
+        if not 0 <= a < b <= 24:
+            hours = list(self.depart_hours)
+            raise ValueError(f"depart_hours = {hours} must satisfy 0 <= a < b <= 24")
+        if self.base == self.target:
+            raise ValueError("base and target must differ")
+        return self
+
+
+class Villagers(_Spec):
+    """A community that may block the road when a patrol of a force it opposes arrives."""
+
+    place: str
+    oppose: tuple[str, ...]
+    block: Prob = 0.3
+    """Chance of blocking an opposed patrol that arrives."""
+    give_way: Prob = 0.2
+    strength: NonNeg = 4.0
+    """Weight of the crowd in vehicle-equivalents when a standoff is decided."""
+    duration_median_h: Pos = 1.5
+    duration_sigma: NonNeg = 0.5
+    cooldown_h: NonNeg = 12.0
+    """Hours after a blockade before the community blocks again."""
+
+
+class Encounters(_Spec):
+    """Rules for standoffs between patrols."""
+
+    duration_median_h: Pos = 1.5
+    duration_sigma: NonNeg = 0.6
+    helicopter_stakes: NonNeg = 0.3
+    """Each helicopter called multiplies the standoff's duration by (1 + this)."""
+    helicopter_strength: NonNeg = 2.0
+    """A helicopter overhead counts as this many vehicles."""
+    force_through_ratio: Annotated[float, Field(ge=1.0)] = 2.0
+    """When neither side gives way, a side this many times stronger forces through."""
+    patrol_patience_min: NonNeg = 30.0
+    """Minutes a patrol waits at someone else's closure before trying another route."""
+
+
+DEFAULT_HOURLY_PROFILE = (
+    0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 1.6, 3.0, 4.2, 4.4, 4.2, 4.0,
+    3.8, 3.8, 4.0, 4.2, 4.4, 4.0, 3.2, 2.2, 1.4, 0.9, 0.5, 0.3,
+)
+
+
+class Civilians(_Spec):
+    """Civilian trip demand between towns and villages (a gravity model)."""
+
+    trips_per_day: NonNeg = 2400.0
+    hourly_profile: tuple[NonNeg, ...] = DEFAULT_HOURLY_PROFILE
+    distance_decay: NonNeg = 1.0
+    """Exponent of distance in the gravity model (trips ∝ P_i P_j / d_ij^decay)."""
+    village_population: PosCount = 1000
+    """Population assumed where a place's is not known."""
+    countries: tuple[str, ...] = ("SY",)
+    kinds: tuple[str, ...] = ("town", "village")
+    exclude: tuple[str, ...] = ()
+    patience_median_min: Pos = 30.0
+    patience_sigma: NonNeg = 0.5
+    max_detour_factor: Annotated[float, Field(ge=1.0)] = 2.5
+    """A detour is taken only if its free-flow time is at most this times the direct one."""
+    queue_headway_s: NonNeg = 2.0
+    """Seconds between queued vehicles leaving when a road reopens."""
+
+    @model_validator(mode="after")
+    def _profile(self) -> Civilians:
+        if len(self.hourly_profile) != 24 or sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile must have 24 non-negative values, not all zero")
+        return self
+
+
+class PlaceSpec(_Spec):
+    """A place given by coordinates, snapped to the nearest node of a user network."""
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    name: str = ""
+    kind: str = "village"
+    population: Count | None = None
+    country: str = "SY"
+    force: str = ""
+
+
+class ScenarioSpec(_Spec):
+    """A whole scenario, validated. Build it with :func:`load_scenario`."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    start: dt.datetime = dt.datetime(2020, 6, 1)
+    days: Pos = 30.0
+    tick_min: Pos = 1.0
+    report_every_min: Pos = 60.0
+    network: str = "builtin"
+    places: dict[str, PlaceSpec] = {}
+    forces: dict[str, Force]
+    rivalries: tuple[tuple[str, str], ...] = ()
+    missions: dict[str, Mission] = {}
+    villagers: dict[str, Villagers] = {}
+    encounters: Encounters = Encounters()
+    civilians: Civilians = Civilians()
+
+    @property
+    def horizon_min(self) -> float:
+        """Length of the run, minutes."""
+        return self.days * 1440.0
+
+    def rival_pairs(self) -> frozenset[frozenset[str]]:
+        """The rivalries as a set of unordered force pairs."""
+        return frozenset(frozenset(pair) for pair in self.rivalries)
+
+    def posture_of(self, mission_id: str) -> Posture:
+        """A mission's posture: its force's, with the mission's overrides applied."""
+        mission = self.missions[mission_id]
+        base = self.forces[mission.force].posture
+        changes = mission.posture.model_dump(exclude_none=True)
+        return base.model_copy(update=changes) if changes else base
+
+    def content_hash(self) -> str:
+        """SHA-256 of the resolved scenario's canonical JSON."""
+        return hashlib.sha256(canonical_json(self).encode()).hexdigest()
+
+
+def canonical_json(spec: ScenarioSpec) -> str:
+    """The resolved scenario as sorted, compact JSON."""
+    return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+# -- finding and reading files ----------------------------------------------------------
+
+
+def scenarios_dir() -> Path:
+    """Folder of the shipped scenarios: ``scenarios/`` of a checkout, or the installed copy."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent / "scenarios"
+    return checkout if (checkout / "derik-june-2020.toml").is_file() else package / "_scenarios"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Shipped scenario names and their files, sorted by name."""
+    return {p.stem: p for p in sorted(scenarios_dir().glob("*.toml"))}
+
+
+def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
+    """The file a scenario reference names: a path, or the name of a shipped scenario."""
+    path = Path(ref)
+    candidates = [path] if path.suffix == ".toml" else []
+    if relative_to is not None:
+        candidates.insert(0, relative_to / path.with_suffix(".toml").name)
+    candidates.append(scenarios_dir() / f"{path.stem}.toml")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(shipped_scenarios())
+    raise ScenarioError.single(str(ref), "scenario", "is neither a file nor a shipped scenario",
+                               f"shipped: {known}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError.single(path, "", f"is not valid TOML: {exc}",
+                                   "see https://toml.io for the syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError.single(path, "", f"cannot be read: {exc}") from None
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file's table with its ``extends`` chain merged in."""
+    path = path.resolve()
+    if path in _seen:
+        chain = " -> ".join(p.name for p in (*_seen, path))
+        raise ScenarioError.single(path, "extends", f"forms a cycle ({chain})", "remove one link")
+    raw = _read_toml(path)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ScenarioError.single(path, "extends", f"= {parent!r} must be a scenario name")
+    parent_raw = read_raw(resolve_path(parent, relative_to=path.parent), (*_seen, path))
+    return _merge(parent_raw, raw)
+
+
+# -- overrides --------------------------------------------------------------------------
+
+
+def _lookup(tree: Any, parts: list[str]) -> bool:
+    for part in parts:
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        else:
+            return False
+    return True
+
+
+def _leaf_names(tree: Any, prefix: str = "") -> list[str]:
+    if not isinstance(tree, dict):
+        return [prefix]
+    return [n for k, v in tree.items() for n in _leaf_names(v, f"{prefix}{k}.")]
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict, source: str) -> dict:
+    """Set dotted parameters in a raw scenario table; each must name an existing parameter."""
+    problems = []
+    out = copy.deepcopy(raw)
+    for name, value in overrides.items():
+        parts = name.split(".")
+        if not _lookup(defaults, parts):
+            leaves = [n.rstrip(".") for n in _leaf_names(defaults)]
+            close = difflib.get_close_matches(name, leaves, n=3)
+            fix = f"did you mean {' or '.join(close)}?" if close else "see `sim run --help`"
+            problems.append(Problem(name, "is not a scenario parameter", fix))
+            continue
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    if problems:
+        raise ScenarioError(source, problems)
+    return out
+
+
+def validate(raw: dict, source: str | Path) -> ScenarioSpec:
+    """Validate a raw scenario table; raise ScenarioError listing every problem."""
+    try:
+        return ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(source, problems_from_pydantic(exc, ScenarioSpec)) from None
+
+
+def load_scenario(
+    ref: str | Path = "derik-june-2020", overrides: dict[str, Any] | None = None
+) -> tuple[ScenarioSpec, Path]:
+    """Read, merge, override and validate a scenario; return it and its file.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A shipped scenario's name (``"derik-june-2020"``) or a TOML file.
+    overrides : dict, optional
+        Dotted parameter names and values, applied after ``extends``.
+
+    Raises
+    ------
+    ScenarioError
+        For a missing file, bad TOML, an unknown key or parameter, or a value
+        out of range; all problems are listed.
+    """
+    path = resolve_path(ref)
+    raw = read_raw(path)
+    spec = validate(raw, path)
+    if overrides:
+        defaults = spec.model_dump(mode="python")
+        spec = validate(apply_overrides(raw, overrides, defaults, str(path)), path)
+    return spec, path
