@@ -113,6 +113,29 @@ def decide_outcome(a: Side, b: Side, u_a: float, u_b: float, u_tie: float,
     return Outcome("turned_back", 1 - yielding, yielding)
 
 
+def standoff_minutes(median_h: float, sigma: float, z: float, strength_a: float,
+                     strength_b: float, give_way_a: float, give_way_b: float,
+                     n_helicopters: int, helicopter_stakes: float) -> float:
+    """A standoff's duration, minutes: lognormal, longer when even, stubborn and watched.
+
+    ``median_h * exp(sigma * z)`` is scaled by three factors of the parties:
+
+    * evenness ``2 * min(s) / (s_a + s_b)`` (1 for equal strengths, floored at 0.25):
+      a lopsided standoff is settled sooner;
+    * resolve ``2 * (1 - mean give_way)`` (1 when both give way half the time,
+      floored at 0.1): stubborn sides hold out longer;
+    * stakes ``1 + helicopter_stakes * n_helicopters`` for helicopters called in.
+
+    So ``median_h`` is the median for evenly matched sides of middling resolve
+    with no helicopters.
+    """
+    total = strength_a + strength_b
+    evenness = max(0.25, 2.0 * min(strength_a, strength_b) / total) if total > 0 else 1.0
+    resolve = max(0.1, 2.0 * (1.0 - (give_way_a + give_way_b) / 2.0))
+    stakes = 1.0 + helicopter_stakes * n_helicopters
+    return 60.0 * median_h * math.exp(sigma * z) * evenness * resolve * stakes
+
+
 def meeting_time(length_km: float, enter_a: float, speed_a: float, enter_b: float,
                  speed_b: float) -> float:
     """When two vehicles entering a road from opposite ends meet (minutes).
@@ -259,8 +282,9 @@ class Encounters:
         spread = self.rules.duration_sigma if sigma is None else sigma
         z = _NORMAL.inv_cdf(min(max(float(u[4]), 1e-12), 1 - 1e-12))
         n_called = len(standoff.helicopters[0]) + len(standoff.helicopters[1])
-        stakes = 1 + self.rules.helicopter_stakes * n_called
-        minutes = 60.0 * median * math.exp(spread * z) * stakes
+        a, b = parties
+        minutes = standoff_minutes(median, spread, z, a.strength, b.strength, a.give_way,
+                                   b.give_way, n_called, self.rules.helicopter_stakes)
         model.events.schedule(now + minutes, self._close, standoff, priority=PRIORITY_OPEN)
         self.standoffs.append(standoff)
         self.active.append(standoff)

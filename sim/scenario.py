@@ -154,6 +154,7 @@ class Encounters(_Spec):
     """Rules for standoffs between patrols."""
 
     duration_median_h: Pos = 1.5
+    """Median duration for evenly matched sides of middling resolve, no helicopters."""
     duration_sigma: NonNeg = 0.6
     helicopter_stakes: NonNeg = 0.3
     """Each helicopter called multiplies the standoff's duration by (1 + this)."""

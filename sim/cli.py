@@ -1,0 +1,177 @@
+"""Command line: ``sim run``, ``sim scenarios``, ``sim network``, ``sim validate``.
+
+The only module that prints. Bad input exits with status 2 and a message
+naming the file, the field and the fix, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sim.errors import ScenarioError
+
+log = logging.getLogger("sim")
+
+SUMMARY_LINES = [
+    ("standoffs", "standoffs", "{}"),
+    ("standoffs_between_forces", "  between forces", "{}"),
+    ("villager_blockades", "  villager blockades", "{}"),
+    ("standoff_hours", "standoff hours", "{:.1f}"),
+    ("max_consecutive_standoff_days", "most consecutive days with a standoff", "{}"),
+    ("trips", "civilian trips", "{:,}"),
+    ("trips_delayed", "  delayed", "{:,}"),
+    ("trips_rerouted", "  rerouted", "{:,}"),
+    ("vehicle_hours_delay", "vehicle-hours of civilian delay", "{:,.1f}"),
+    ("travel_time_index", "travel-time index", "{:.4f}"),
+    ("missions", "patrol missions", "{}"),
+    ("missions_turned_back", "  turned back", "{}"),
+    ("blocking_positions", "blocking positions deployed", "{}"),
+]
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value as TOML reads it (numbers, booleans, lists, quoted strings), else text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["forces.US.posture.block=0.5"]`` → ``{"forces.US.posture.block": 0.5}``."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ScenarioError.single("command line", "--set", f"= {item!r} is not NAME=VALUE",
+                                       "e.g. --set forces.US.posture.block=0.5")
+        out[name.strip()] = parse_value(value.strip())
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario and write its logs."""
+    from sim.model import PatrolModel, resolve_seed
+    from sim.results import RunResult
+
+    seed = resolve_seed(args.seed)
+    model = PatrolModel(args.scenario, rng=seed, days=args.days, **parse_overrides(args.set))
+    out = Path(args.out) if args.out else Path("runs") / f"{model.spec.name}-seed{seed}"
+    if out.exists() and not (out / "run.json").is_file() and any(out.iterdir()):
+        raise ScenarioError.single(str(out), "--out", "exists and is not a run folder",
+                                   "choose a new folder or remove it")
+    if args.seed is None:
+        print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
+    model.run_model()
+    result = RunResult.from_model(model)
+    result.write(out, csv=args.csv)
+    if not args.quiet:
+        spec = model.spec
+        print(f"{spec.name}: {spec.title}")
+        print(f"seed {seed}, {spec.days:g} days from {spec.start:%Y-%m-%d}")
+        for key, label, fmt in SUMMARY_LINES:
+            print(f"  {label:<40} {fmt.format(result.summary[key])}")
+    print(f"wrote {out}/ (standoffs, trips, missions, timeseries, run.json)")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """List the shipped scenarios, one line each."""
+    from sim.scenario import read_raw, shipped_scenarios
+
+    for name, path in shipped_scenarios().items():
+        print(f"{name:<22} {read_raw(path).get('title', '')}")
+    return 0
+
+
+def cmd_network(args: argparse.Namespace) -> int:
+    """Validate and summarise a network (the built-in one by default)."""
+    from sim.network import RoadNetwork
+
+    network = RoadNetwork.load(args.file or "builtin")
+    s = network.summary()
+    print(f"network: {s['source']}")
+    print(f"  nodes {s['nodes']:,}, named places {s['places']}", end="")
+    print(f" ({', '.join(f'{n} {k}' for k, n in s['places_by_kind'].items())})"
+          if s["places_by_kind"] else "")
+    print(f"  roads {s['roads']:,} ({s['road_km']:,} km), one-way edges {s['one_way_edges']:,}")
+    print(f"  by class: {', '.join(f'{k} {n}' for k, n in s['roads_by_class'].items())}")
+    lat0, lon0, lat1, lon1 = s["bbox"]
+    print(f"  extent: lat {lat0:.4f} to {lat1:.4f}, lon {lon0:.4f} to {lon1:.4f}")
+    if s["dropped_nodes"]:
+        print(f"  dropped {s['dropped_nodes']:,} nodes outside the largest strongly "
+              "connected component")
+    print("  ok: connected, lengths and speeds positive")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check scenario files (schema, places, forces) without running them."""
+    from sim.scenario import load_scenario
+    from sim.world import build_network
+
+    for ref in args.scenarios:
+        spec, path = load_scenario(ref, parse_overrides(args.set))
+        build_network(spec, path)
+        print(f"ok: {path.name} ({spec.name}: {len(spec.forces)} forces, "
+              f"{len(spec.missions)} missions, {len(spec.villagers)} villager communities)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sim`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="sim", description="Patrol encounters around al-Malikiyah (Derik): run scenarios "
+        "and inspect networks.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario and write its logs")
+    run.add_argument("scenario", help="a shipped scenario's name (see `sim scenarios`) or a "
+                     "TOML file")
+    run.add_argument("--seed", type=int, help="the run's seed (drawn and printed if omitted)")
+    run.add_argument("--days", type=float, help="override the scenario's number of days")
+    run.add_argument("--out", help="output folder (default runs/<scenario>-seed<seed>)")
+    run.add_argument("--csv", action="store_true", help="also write CSV copies of the logs")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a scenario parameter by dotted name, e.g. "
+                     "forces.US.posture.block=0.5 (repeatable)")
+    run.add_argument("-q", "--quiet", action="store_true", help="print no summary")
+    run.set_defaults(func=cmd_run)
+
+    scen = sub.add_parser("scenarios", help="list the shipped scenarios")
+    scen.set_defaults(func=cmd_scenarios)
+
+    net = sub.add_parser("network", help="validate and summarise a road network")
+    net.add_argument("file", nargs="?", help="a GraphML file (default: the built-in network)")
+    net.set_defaults(func=cmd_network)
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("scenarios", nargs="+", help="scenario names or files")
+    val.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sim`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
