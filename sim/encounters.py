@@ -208,6 +208,8 @@ class Encounters:
         for other in self.model.occupancy.patrols_on(patrol.road):
             if other is patrol or other.road_from != patrol.road_to:
                 continue
+            if other.unique_id in patrol.passed:
+                continue  # they settled a standoff on this road and have passed each other
             if not self.rivals(patrol.force, other.force):
                 continue
             t = meeting_time(patrol.road_len, patrol.road_enter, patrol.road_speed,
@@ -315,11 +317,16 @@ class Encounters:
             for waiting in model.occupancy.take_waiting(standoff.gate):
                 waiting.gate_reopened()
         standoff.outcome = outcome.kind
+        if is_road(standoff.gate) and standoff.kind == "patrols":
+            a.passed.add(b.unique_id)
+            b.passed.add(a.unique_id)
         if outcome.prevailing is not None:
             standoff.prevailed = standoff.parties[outcome.prevailing].force
         for i, party in enumerate(standoff.parties):
             if i == outcome.yielding:
                 standoff.yielded = party.force
+            if i == outcome.yielding and outcome.kind == "turned_back":
+                # the label becomes what it did: turned_back, rerouted, withdrew, dispersed...
                 standoff.outcome = party.give_way_now(standoff, float(u[8]) < party.posture.reroute)
-            else:
+            else:  # it prevailed, both passed, or it was forced past: carry on
                 party.resume()

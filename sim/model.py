@@ -147,8 +147,11 @@ class PatrolModel(mesa.Model):
 
     def _schedule_missions(self) -> None:
         for mid, mission in sorted(self.spec.missions.items()):
-            times = departure_times(self.stream(f"missions/{mid}"), mission.per_day,
-                                    mission.depart_hours, self.spec.days)
+            if mission.schedule_h:
+                times = sorted(60.0 * h for h in mission.schedule_h if 60.0 * h < self.horizon_min)
+            else:
+                times = departure_times(self.stream(f"missions/{mid}"), mission.per_day,
+                                        mission.depart_hours, self.spec.days)
             for t in times:
                 self.events.schedule(float(t), self._launch_mission, mid)
 

@@ -129,7 +129,7 @@ def read_osm_graphml(path: Path, min_component_share: float) -> tuple[nx.DiGraph
                                    "the file needs edges with a length between distinct nodes")
     largest = max(nx.strongly_connected_components(graph), key=len)
     n_all = graph.number_of_nodes()
-    if len(largest) < min_component_share * n_all:
+    if len(largest) <= min_component_share * n_all:
         raise ScenarioError.single(
             path, "network", f"is disconnected: its largest strongly connected part holds "
             f"{len(largest)} of {n_all} nodes", "export one connected area (e.g. osmnx "

@@ -60,6 +60,7 @@ class Patrol(mesa.Agent):
         self.halted: tuple[str, float] = ("", 0.0)
         self.event = None
         self.version = 0
+        self.passed: set[int] = set()  # rivals met and passed on the current road
         self.standoff: Standoff | None = None
         self.depart = model.events.now
         self.reached_at = math.nan
@@ -122,6 +123,7 @@ class Patrol(mesa.Agent):
         """Arrive at place ``i`` of the route."""
         self.model.occupancy.leave_road(self.road, self)
         self.version += 1
+        self.passed.clear()
         self.index, self.status, self.road_from = i, "at_node", ""
         node = self.route.nodes[i]
         if node in self.model.occupancy.closed_nodes:
@@ -130,6 +132,9 @@ class Patrol(mesa.Agent):
         self._arrived(i)
 
     def _arrived(self, i: int) -> None:
+        if self.heading == "home" and i == len(self.route.nodes) - 1:
+            self._home()  # its own base: nobody stops a patrol there
+            return
         came_from = self.route.nodes[i - 1] if i > 0 else None
         if not self.model.encounters.patrol_arrived(self, self.route.nodes[i], came_from):
             self._carry_on(i)

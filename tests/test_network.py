@@ -1,0 +1,159 @@
+"""The road network: the built-in data, routes and detours, and user GraphML files."""
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from sim.errors import ScenarioError
+from sim.network import RoadNetwork, haversine_km, road_key
+from sim.osm import parse_maxspeed
+from tests.conftest import line_nodes, write_graphml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seeds(name):
+    with (ROOT / "seeds" / name).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_builtin_network_holds_every_place_and_road_of_the_seeds():
+    """All 34 places at their coordinates and all 41 roads with their lengths."""
+    network = RoadNetwork.builtin()
+    places, roads = seeds("places.csv"), seeds("roads.csv")
+    assert len(places) == 34 and len(roads) == 41
+    for row in places:
+        place = network.places[row["id"]]
+        assert (place.lat, place.lon) == (float(row["lat"]), float(row["lon"]))
+        assert place.kind == row["kind"]
+        assert place.population == (int(row["population"]) if row["population"] else None)
+        assert place.force == row["force"]
+    for row in roads:
+        for u, v in ((row["from"], row["to"]), (row["to"], row["from"])):
+            assert network.length_km(u, v) == float(row["length_km"])
+            assert network.graph.edges[u, v]["speed_kmh"] == float(row["speed_kmh"])
+    assert network.summary()["roads"] == 41
+    assert network.places["qamishli_airport"].force == "RU"
+    assert set(network.borders) == {"TR", "IQ"}
+
+
+def test_package_data_is_derived_from_the_seeds_unchanged():
+    """sim/data/*.csv equals what seeds/build_network.py derives (no hand edits, no drift)."""
+    spec = importlib.util.spec_from_file_location("build", ROOT / "seeds" / "build_network.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    for name in build.COLUMNS:
+        assert (ROOT / "sim" / "data" / name).read_text(encoding="utf-8") == build.derive(name)
+
+
+def test_estimated_road_lengths_are_at_least_the_straight_line_distance():
+    """No road is shorter than the great-circle distance between its ends."""
+    network = RoadNetwork.builtin()
+    for u, v, data in network.graph.edges(data=True):
+        straight = haversine_km(network.lat(u), network.lon(u), network.lat(v), network.lon(v))
+        assert data["length_km"] >= straight * 0.99, (u, v)
+
+
+def test_route_from_qamishli_to_derik_follows_the_m4_and_the_derik_road():
+    """93.7 km by the sourced road, against about 90 km in the sources."""
+    network = RoadNetwork.builtin()
+    route = network.route("qamishli", "derik")
+    assert route.nodes[0] == "qamishli" and route.nodes[-1] == "derik"
+    assert "qahtaniyah" in route.nodes and "kar_qahfak" in route.nodes
+    assert route.length_km == pytest.approx(93.7)
+    assert route.cum_min[-1] == pytest.approx(sum(
+        network.minutes(u, v) for u, v in zip(route.nodes, route.nodes[1:], strict=False)))
+    assert network.route("qamishli", "derik") is route  # cached
+
+
+def test_detour_avoids_closed_roads_and_places_or_reports_none():
+    """A closed road is routed around; a closed destination has no detour."""
+    network = RoadNetwork.builtin()
+    direct = network.route("jawadiyah", "derik")
+    closed = {road_key("jct_girke_lege", "kar_qahfak")}
+    detour = network.detour("jawadiyah", "derik", closed, set())
+    assert detour is not None and "kar_qahfak" not in detour.nodes
+    assert detour.free_flow_min > direct.free_flow_min
+    assert network.detour("jawadiyah", "derik", set(), {"derik"}) is None
+
+
+@pytest.mark.parametrize(("value", "highway", "kmh"), [
+    ("50", "primary", 50.0),
+    ("25 mph", "residential", 40.2336),
+    ("['30', '50']", "secondary", 40.0),
+    (None, "primary", 70.0),
+    ("", "['residential', 'tertiary']", 30.0),
+    ("signals", "unknown_class", 40.0),
+])
+def test_maxspeed_is_parsed_as_osm_writes_it(value, highway, kmh):
+    """Numbers, mph, lists and missing values all give a speed in km/h."""
+    assert parse_maxspeed(value, highway) == pytest.approx(kmh)
+
+
+def test_an_osmnx_graphml_export_loads_with_its_quirks(tmp_path):
+    """String attributes, metres, mph, parallel edges, one-way streets, a stray node."""
+    graph = nx.MultiDiGraph()
+    for node, (lat, lon) in {"1": (37.0, 42.0), "2": (37.0, 42.01), "3": (37.01, 42.01),
+                             "9": (37.2, 42.2)}.items():
+        graph.add_node(node, x=str(lon), y=str(lat))
+    graph.add_edge("1", "2", length="1000.5", maxspeed="25 mph", highway="residential")
+    graph.add_edge("2", "1", length="1000.5", highway="residential")  # no maxspeed
+    graph.add_edge("1", "2", length="3000", maxspeed="60", highway="primary")  # slower parallel
+    graph.add_edge("2", "3", length="1200", maxspeed="['30', '50']", highway="secondary")
+    graph.add_edge("3", "1", length="1500", highway="['primary', 'secondary']", oneway="True")
+    graph.add_edge("9", "1", length="900", highway="track")  # one-way dead end: not strongly
+    path = tmp_path / "city.graphml"
+    nx.write_graphml(graph, path)
+    network = RoadNetwork.from_graphml(path)
+    assert network.n_dropped == 1 and "9" not in network.graph
+    assert network.length_km("1", "2") == pytest.approx(1.0005)
+    assert network.graph.edges["1", "2"]["speed_kmh"] == pytest.approx(40.2336)  # fastest kept
+    assert network.graph.edges["2", "1"]["speed_kmh"] == 30.0  # residential default
+    assert not network.graph.has_edge("1", "3")  # one-way street stays one-way
+    assert network.summary()["one_way_edges"] == 2  # 2->3 and 3->1
+
+
+def test_a_disconnected_network_file_is_rejected(tmp_path):
+    """Two equal islands: no component holds half the nodes."""
+    nodes = line_nodes("abcd")
+    path = write_graphml(tmp_path / "islands.graphml", nodes,
+                         [("a", "b", 1, 50), ("c", "d", 1, 50)])
+    with pytest.raises(ScenarioError, match="islands.graphml: network is disconnected"):
+        RoadNetwork.from_graphml(path)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "is not readable GraphML"),
+    ("<graphml><graph edgedefault='directed'></graph></graphml>", "is empty"),
+    ("this is not xml", "is not readable GraphML"),
+])
+def test_an_empty_or_broken_network_file_is_rejected(tmp_path, content, message):
+    """Empty or unparsable files give an error naming the file."""
+    path = tmp_path / "broken.graphml"
+    path.write_text(content)
+    with pytest.raises(ScenarioError, match=f"broken.graphml: network {message}"):
+        RoadNetwork.from_graphml(path)
+
+
+def test_network_files_without_coordinates_or_with_bad_lengths_are_rejected(tmp_path):
+    """Each bad node and edge is named."""
+    graph = nx.MultiDiGraph()
+    graph.add_node("1", x="42.0", y="37.0")
+    graph.add_node("2", name="no coordinates")
+    graph.add_node("3", x="42.0", y="37.1")
+    graph.add_edge("1", "3", length="-5")
+    path = tmp_path / "bad.graphml"
+    nx.write_graphml(graph, path)
+    with pytest.raises(ScenarioError) as err:
+        RoadNetwork.from_graphml(path)
+    text = str(err.value)
+    assert "node 2 lacks numeric x/y" in text and "edge 1->3 length = -5 must be > 0" in text
+
+
+def test_a_missing_network_file_is_named(tmp_path):
+    """The path is in the message."""
+    with pytest.raises(ScenarioError, match="nowhere.graphml: network does not exist"):
+        RoadNetwork.from_graphml(tmp_path / "nowhere.graphml")
