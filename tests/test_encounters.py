@@ -1,5 +1,6 @@
 """Encounters: where rivals meet, when it becomes a standoff, how long it lasts, how it ends."""
 
+import pandas as pd
 import pytest
 
 import sim
@@ -10,8 +11,6 @@ from sim.encounters import (
     meeting_time,
     standoff_minutes,
 )
-import pandas as pd
-
 from tests.conftest import line_nodes, two_patrols
 
 LINE = line_nodes("abcd")

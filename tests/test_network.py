@@ -121,7 +121,7 @@ def test_a_disconnected_network_file_is_rejected(tmp_path):
     nodes = line_nodes("abcd")
     path = write_graphml(tmp_path / "islands.graphml", nodes,
                          [("a", "b", 1, 50), ("c", "d", 1, 50)])
-    with pytest.raises(ScenarioError, match="islands.graphml: network is disconnected"):
+    with pytest.raises(ScenarioError, match=r"islands\.graphml: network is disconnected"):
         RoadNetwork.from_graphml(path)
 
 
@@ -155,5 +155,5 @@ def test_network_files_without_coordinates_or_with_bad_lengths_are_rejected(tmp_
 
 def test_a_missing_network_file_is_named(tmp_path):
     """The path is in the message."""
-    with pytest.raises(ScenarioError, match="nowhere.graphml: network does not exist"):
+    with pytest.raises(ScenarioError, match=r"nowhere\.graphml: network does not exist"):
         RoadNetwork.from_graphml(tmp_path / "nowhere.graphml")

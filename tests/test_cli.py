@@ -1,0 +1,117 @@
+"""The ``sim`` command, run as a user runs it: in a subprocess, with real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.results import LOGS
+from tests.conftest import line_nodes, write_graphml
+
+ENV = {**os.environ, "PYTHONWARNINGS": "error"}
+
+
+def sim_cli(*args, cwd=None, check=False):
+    proc = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=ENV, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+def test_sim_run_prints_the_summary_and_writes_every_log(tmp_path):
+    proc = sim_cli("run", "derik-june-2020", "--seed", 7, "--days", 3, "--out", "runs/base",
+                   "--csv", cwd=tmp_path, check=True)
+    for label in ("standoffs", "standoff hours", "vehicle-hours of civilian delay",
+                  "turned back"):
+        assert label in proc.stdout
+    out = tmp_path / "runs" / "base"
+    for name in LOGS:
+        assert (out / f"{name}.parquet").is_file() and (out / f"{name}.csv").is_file()
+    record = json.loads((out / "run.json").read_text())
+    assert record["provenance"]["seed"] == 7 and record["summary"]["days"] == 3
+
+
+def test_sim_run_takes_a_file_path_and_chooses_an_output_folder(tmp_path):
+    scenario = Path(__file__).resolve().parent.parent / "scenarios" / "us-drawdown.toml"
+    proc = sim_cli("run", scenario, "--seed", 2, "--days", 1, "-q", cwd=tmp_path, check=True)
+    assert (tmp_path / "runs" / "us-drawdown-seed2" / "run.json").is_file()
+    assert "wrote runs/us-drawdown-seed2/" in proc.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "bad.toml"], "bad.toml: is not valid TOML"),
+    (["run", "derik-june-2020", "--set", "forces.US.posture.block=1.5"],
+     "forces.US.posture.block = 1.5 must be a probability in [0, 1]"),
+    (["run", "derik-june-2020", "--set", "nonsense"], "--set = 'nonsense' is not NAME=VALUE"),
+    (["run", "derik-june-2020", "--set", "missions.ru_derik.per_day=-2"],
+     "missions.ru_derik.per_day = -2 must be >= 0"),
+    (["run", "derik-june-2020", "--seed", "-1"], "seed = -1 must be an integer >= 0"),
+    (["run", "nowhere"], "nowhere: scenario is neither a file nor a shipped scenario"),
+])
+def test_bad_input_exits_2_with_one_clear_message_and_writes_nothing(tmp_path, args, message):
+    (tmp_path / "bad.toml").write_text("name = \n")
+    proc = sim_cli(*args, "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_sim_scenarios_lists_each_shipped_scenario_on_one_line():
+    lines = sim_cli("scenarios", check=True).stdout.splitlines()
+    names = [line.split()[0] for line in lines]
+    assert names == sorted(["derik-june-2020", "qasr-dib-base", "us-drawdown",
+                            "joint-patrol-surge", "villagers-resist", "deconfliction"])
+
+
+def test_sim_network_summarises_the_builtin_network():
+    out = sim_cli("network", check=True).stdout
+    assert "nodes 34, named places 34" in out and "roads 41" in out
+
+
+def test_sim_network_validates_a_users_file_and_says_what_it_dropped(tmp_path):
+    nodes = {**line_nodes("abc"), "z": (37.05, 42.05)}
+    path = write_graphml(tmp_path / "my-roads.graphml", nodes,
+                         [("a", "b", 1, 50), ("b", "c", 2, 50)])
+    out = sim_cli("network", path, check=True).stdout
+    assert "nodes 3" in out and "dropped 1 nodes outside the largest strongly" in out
+    broken = tmp_path / "broken.graphml"
+    broken.write_text("<graphml>")
+    proc = sim_cli("network", broken)
+    assert proc.returncode == 2 and "broken.graphml: network is not readable GraphML" in (
+        proc.stderr)
+
+
+def test_sim_validate_checks_every_shipped_scenario():
+    out = sim_cli("validate", "derik-june-2020", "qasr-dib-base", "deconfliction",
+                  check=True).stdout
+    assert out.count("ok: ") == 3
+
+
+def complete(folder: Path) -> bool:
+    return (folder / "run.json").is_file() and all(
+        (folder / f"{name}.parquet").is_file() for name in LOGS)
+
+
+def test_a_killed_run_never_leaves_a_folder_that_looks_complete(tmp_path):
+    """SIGKILL at several moments: the output folder is absent or whole, never partial."""
+    out = tmp_path / "out"
+    for delay in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0):
+        proc = subprocess.Popen([sys.executable, "-m", "sim", "run", "derik-june-2020",
+                                 "--seed", "1", "--days", "30", "--out", str(out), "-q"],
+                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert not out.exists() or complete(out)
+        visible = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
+        assert visible in ([], ["out"])
+    sim_cli("run", "derik-june-2020", "--seed", 1, "--days", 2, "--out", out, "-q", check=True)
+    assert complete(out)

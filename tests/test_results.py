@@ -1,0 +1,91 @@
+"""Run results: stable columns, simulated datetimes, provenance, atomic writing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.errors import ScenarioError
+from sim.results import LOGS, RunResult
+
+REQUIRED = {
+    "standoffs": ["standoff_id", "start", "end", "duration_h", "place", "lat", "lon", "road",
+                  "force_a", "force_b", "vehicles_a", "vehicles_b", "helicopters", "outcome"],
+    "trips": ["trip_id", "origin", "destination", "depart", "arrive", "free_flow_min",
+              "actual_min", "delay_min", "cause", "rerouted"],
+    "missions": ["mission_id", "force", "base", "target", "depart", "end", "outcome"],
+}
+
+
+def test_every_log_has_the_documented_columns(baseline_run):
+    for name, columns in REQUIRED.items():
+        frame = getattr(baseline_run, name)
+        assert [c for c in frame.columns if c in columns] == columns, name
+        assert len(frame) > 0, name
+
+
+def test_times_are_simulated_datetimes_from_the_scenario_start(baseline_run):
+    start, horizon = pd.Timestamp("2020-06-01"), pd.Timestamp("2020-06-08")
+    for frame, column in ((baseline_run.standoffs, "start"), (baseline_run.trips, "depart"),
+                          (baseline_run.missions, "depart"), (baseline_run.timeseries, "time")):
+        assert pd.api.types.is_datetime64_any_dtype(frame[column])
+        assert frame[column].min() >= start and frame[column].max() <= horizon
+    assert set(baseline_run.missions["outcome"]) <= {"reached", "turned_back", "unfinished"}
+
+
+def test_the_summary_agrees_with_the_logs(baseline_run):
+    s, standoffs, trips = baseline_run.summary, baseline_run.standoffs, baseline_run.trips
+    assert s["standoffs"] == len(standoffs)
+    assert s["standoff_hours"] == pytest.approx(standoffs["duration_h"].sum())
+    assert s["vehicle_hours_delay"] == pytest.approx(trips["delay_min"].sum() / 60)
+    assert s["travel_time_index"] == pytest.approx(
+        trips["actual_min"].sum() / trips["free_flow_min"].sum())
+    assert s["trips"] == len(trips)
+
+
+def test_the_run_records_how_it_was_made(baseline_run):
+    p = baseline_run.provenance
+    assert (p["scenario"], p["seed"], p["days"]) == ("derik-june-2020", 7, 7)
+    assert len(p["scenario_sha256"]) == 64
+    assert p["scenario_content"]["forces"]["US"]["posture"]["block"] == 0.8
+    assert {"patrol-sim", "mesa", "python", "numpy", "pandas"} <= set(p["versions"])
+    assert p["overrides"] == {"days": 7}
+
+
+def test_overrides_change_the_recorded_scenario_hash():
+    a = sim.run(seed=1, days=1).provenance
+    b = sim.run(seed=1, days=1, overrides={"forces.US.posture.block": 0.1}).provenance
+    assert a["scenario_sha256"] != b["scenario_sha256"]
+
+
+def test_a_written_run_reads_back_unchanged(baseline_run, tmp_path):
+    folder = baseline_run.write(tmp_path / "run", csv=True)
+    again = RunResult.read(folder)
+    for name in LOGS:
+        pd.testing.assert_frame_equal(getattr(baseline_run, name), getattr(again, name))
+    assert again.summary == baseline_run.summary
+    assert pd.read_csv(folder / "trips.csv").shape == baseline_run.trips.shape
+
+
+def test_a_failure_while_writing_leaves_nothing_behind(baseline_run, tmp_path):
+    """A log that cannot be written: no output folder, no temporary folder left."""
+    broken = RunResult(baseline_run.standoffs, baseline_run.trips,
+                       pd.DataFrame({"bad": [object()]}), baseline_run.timeseries)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever pyarrow raises
+        broken.write(tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rewriting_a_run_folder_replaces_it_but_other_folders_are_never_overwritten(
+        baseline_run, tmp_path):
+    target = tmp_path / "run"
+    baseline_run.write(target)
+    baseline_run.write(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("...")
+    with pytest.raises(ScenarioError, match="exists and is not a run folder"):
+        baseline_run.write(precious)
+    assert (precious / "chapter1.tex").read_text() == "..."
