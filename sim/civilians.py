@@ -84,7 +84,7 @@ class Demand:
         self.p_hour = profile / profile.sum()
         self.idle: dict[str, list[CivilianVehicle]] = {node: [] for node in self.nodes}
         self._trip_ids = itertools.count(1)
-        self._today: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._today: tuple[list[float], list[int], list[int]] = ([], [], [])
         self._cursor = 0
 
     def start(self) -> None:
@@ -101,11 +101,13 @@ class Demand:
         pairs = rng.choice(self.p_od.size, size=n, p=self.p_od)
         order = np.argsort(depart, kind="stable")
         k = len(self.places)
-        self._today = (depart[order], pairs[order] // k, pairs[order] % k)
+        # NOTE: plain lists; indexing numpy arrays one element at a time is slow.
+        self._today = (depart[order].tolist(), (pairs[order] // k).tolist(),
+                       (pairs[order] % k).tolist())
         self._cursor = 0
         events = self.model.events
         if n:
-            events.schedule(float(self._today[0][0]), self._depart_next)
+            events.schedule(self._today[0][0], self._depart_next)
         if (day + 1) * 1440.0 < self.model.spec.horizon_min:
             events.schedule((day + 1) * 1440.0, self._new_day, day + 1)
 
@@ -122,7 +124,7 @@ class Demand:
         self.model.traffic.start(trip)
         self._cursor = i + 1
         if self._cursor < len(depart):
-            self.model.events.schedule(float(depart[self._cursor]), self._depart_next)
+            self.model.events.schedule(depart[self._cursor], self._depart_next)
 
     def arrived(self, trip: Trip) -> None:
         """Park the trip's vehicle at its destination, ready for another trip."""

@@ -47,7 +47,9 @@ class Side:
     give_way: float
     """Chance of giving way against an equally strong rival."""
     blocks: bool
-    """Whether this side blocked (rather than trying to pass)."""
+    """Whether this side blocked."""
+    passing: bool = True
+    """Whether it is on its way somewhere (not villagers, not a patrol holding its place)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,11 @@ def decide_outcome(a: Side, b: Side, u_a: float, u_b: float, u_tie: float,
     Outcome
         * one side gives way (``u < give_way_probability``): it turns back;
         * both give way: both pass;
-        * neither: the side at least ``force_through_ratio`` times stronger
-          forces through; failing that, the side that did not block withdraws,
-          or, if both blocked, the weaker (a fair coin ``u_tie`` if equal).
+        * neither: a side at least ``force_through_ratio`` times stronger gets
+          its way: if it is passing, it forces through (both carry on); if it
+          holds its ground (villagers, a patrol at its place), the other turns
+          back. Failing that, the side that did not block withdraws, or, if both
+          blocked, the weaker (a fair coin ``u_tie`` if equal).
     """
     a_gives = u_a < give_way_probability(a, b)
     b_gives = u_b < give_way_probability(b, a)
@@ -100,10 +104,11 @@ def decide_outcome(a: Side, b: Side, u_a: float, u_b: float, u_tie: float,
     if a_gives or b_gives:
         yielding = 0 if a_gives else 1
         return Outcome("turned_back", 1 - yielding, yielding)
-    if a.strength >= force_through_ratio * b.strength and a.strength > 0:
-        return Outcome("forced_through", 0, 1)
-    if b.strength >= force_through_ratio * a.strength and b.strength > 0:
-        return Outcome("forced_through", 1, 0)
+    for strong, weak in ((a, b), (b, a)):
+        if strong.strength > 0 and strong.strength >= force_through_ratio * weak.strength:
+            winner = 0 if strong is a else 1
+            kind = "forced_through" if strong.passing else "turned_back"
+            return Outcome(kind, winner, 1 - winner)
     if a.blocks != b.blocks:
         yielding = 1 if a.blocks else 0
     elif a.strength != b.strength:
@@ -304,7 +309,8 @@ class Encounters:
         u = standoff.u
         sides = [
             Side(party.strength + self.rules.helicopter_strength
-                 * standoff.helicopters_overhead(i, now), party.give_way, standoff.blocks[i])
+                 * standoff.helicopters_overhead(i, now), party.give_way, standoff.blocks[i],
+                 passing=party.kind != "villagers" and party.halted[0] != "holding")
             for i, party in enumerate((a, b))
         ]
         outcome = decide_outcome(sides[0], sides[1], float(u[5]), float(u[6]), float(u[7]),

@@ -19,7 +19,6 @@ from typing import Any
 #: Priorities for events that fall at the same minute (lower runs first).
 PRIORITY_OPEN = 0  # standoff ends, roads reopen
 PRIORITY_MOVE = 1  # vehicles reach places, depart, arrive
-PRIORITY_REPORT = 9  # data collection: after everything else at that minute
 
 
 class Event:

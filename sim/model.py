@@ -147,7 +147,7 @@ class PatrolModel(mesa.Model):
 
     def _schedule_missions(self) -> None:
         for mid, mission in sorted(self.spec.missions.items()):
-            if mission.schedule_h:
+            if mission.schedule_h is not None:
                 times = sorted(60.0 * h for h in mission.schedule_h if 60.0 * h < self.horizon_min)
             else:
                 times = departure_times(self.stream(f"missions/{mid}"), mission.per_day,

@@ -210,7 +210,7 @@ class RoadNetwork:
         ------
         ScenarioError
             If the file is missing, not GraphML, empty, lacks coordinates or
-            lengths, or if its largest component holds less than
+            lengths, or if its largest component holds no more than
             ``min_component_share`` of its nodes.
         """
         graph, n_dropped = read_osm_graphml(Path(path), min_component_share)

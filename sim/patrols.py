@@ -330,20 +330,23 @@ def departure_times(rng: np.random.Generator, per_day: float, hours: tuple[float
 
 
 def choose_blocking_place(model: PatrolModel, rival: Patrol, blocking: Any) -> str | None:
-    """The first crossroads on a rival's outbound route a blocking position can reach in time.
+    """The crossroads on a rival's outbound route where a blocking position should go.
 
-    A crossroads is a place where three or more roads meet, other than the
-    blocking force's base; the position must be there ``lead_min`` before the
-    rival.
+    Candidates are places on the route where three or more roads meet (other
+    than the blocking base itself) that the position can reach ``lead_min``
+    before the rival. Of these it takes the one nearest its own base (a force
+    denies roads close to home; ``seeds/events.csv``: US forces "deployed to
+    another crossroads nearby"), the rival's earlier one on a tie.
     """
     network = model.network
     route = network.route_via([rival.base, *rival.stops])
     rival_cum = network.drive_minutes(route.nodes, rival.speed_kmh)
     base = network.node_of(blocking.base)
+    best, best_min = None, math.inf
     for node, rival_min in zip(route.nodes[1:], rival_cum[1:], strict=True):
         if node == base or node not in network.crossroads:
             continue
         ours = network.drive_minutes(network.route(base, node).nodes, blocking.speed_kmh)[-1]
-        if ours + blocking.lead_min <= rival_min:
-            return node
-    return None
+        if ours + blocking.lead_min <= rival_min and ours < best_min:
+            best, best_min = node, ours
+    return best

@@ -36,8 +36,8 @@ LOGS = ("standoffs", "trips", "missions", "timeseries")
 STANDOFF_COLUMNS = [
     "standoff_id", "kind", "start", "end", "duration_h", "place", "lat", "lon", "road",
     "force_a", "force_b", "vehicles_a", "vehicles_b", "helicopters", "helicopters_a",
-    "helicopters_b", "blocked_by", "outcome", "prevailed", "yielded", "mission_a", "mission_b",
-    "vehicles_delayed", "delay_vehicle_h",
+    "helicopters_b", "helicopters_called", "blocked_by", "outcome", "prevailed", "yielded",
+    "mission_a", "mission_b", "vehicles_delayed", "delay_vehicle_h",
 ]
 TRIP_COLUMNS = [
     "trip_id", "vehicle_id", "origin", "destination", "depart", "arrive", "free_flow_min",
@@ -80,15 +80,17 @@ def standoff_frame(model: PatrolModel) -> pd.DataFrame:
         rows.append((
             s.standoff_id, s.kind, s.start, s.end, (end - s.start) / 60.0, s.place, s.lat, s.lon,
             s.road, a.force, b.force, a.vehicles, b.vehicles, heli[0] + heli[1], heli[0], heli[1],
-            ",".join(blocked), s.outcome if ended else "ongoing", s.prevailed, s.yielded,
+            len(s.helicopters[0]) + len(s.helicopters[1]), ",".join(blocked),
+            s.outcome if ended else "ongoing", s.prevailed, s.yielded,
             a.sortie_id, b.sortie_id, traffic.vehicles_by_cause.get(s.standoff_id, 0),
             traffic.delay_by_cause.get(s.standoff_id, 0.0) / 60.0,
         ))
     frame = pd.DataFrame.from_records(rows, columns=STANDOFF_COLUMNS)
     frame = frame.astype({"vehicles_a": "int64", "vehicles_b": "int64", "helicopters": "int64",
                           "helicopters_a": "int64", "helicopters_b": "int64",
-                          "vehicles_delayed": "int64", "lat": "float64", "lon": "float64",
-                          "duration_h": "float64", "delay_vehicle_h": "float64"})
+                          "helicopters_called": "int64", "vehicles_delayed": "int64",
+                          "lat": "float64", "lon": "float64", "duration_h": "float64",
+                          "delay_vehicle_h": "float64"})
     for column in ("start", "end"):
         frame[column] = _clock(model.spec.start, frame[column])
     return frame
@@ -96,13 +98,12 @@ def standoff_frame(model: PatrolModel) -> pd.DataFrame:
 
 def trip_frame(model: PatrolModel) -> pd.DataFrame:
     """One row per completed civilian trip."""
-    frame = pd.DataFrame.from_records(model.traffic.log, columns=TRIP_COLUMNS)
-    frame = frame.astype({"trip_id": "int64", "vehicle_id": "int64", "free_flow_min": "float64",
-                          "actual_min": "float64", "delay_min": "float64", "rerouted": "bool",
-                          "origin": "str", "destination": "str", "cause": "str"})
+    columns = model.traffic.log.columns()
     place = model.network.place_id
-    frame["origin"] = frame["origin"].map(place)
-    frame["destination"] = frame["destination"].map(place)
+    for end in ("origin", "destination"):
+        columns[end] = [place(node) for node in columns[end]]
+    frame = pd.DataFrame({name: columns[name] for name in TRIP_COLUMNS})
+    frame = frame.astype({"origin": "str", "destination": "str", "cause": "str"})
     for column in ("depart", "arrive"):
         frame[column] = _clock(model.spec.start, frame[column])
     return frame

@@ -119,8 +119,8 @@ class Mission(_Spec):
     """Mean departures per day (Poisson)."""
     depart_hours: tuple[float, float] = (8.0, 12.0)
     """Departures fall uniformly between these hours of the day."""
-    schedule_h: tuple[NonNeg, ...] = ()
-    """Fixed departures, hours since the start; if given, ``per_day`` is not used."""
+    schedule_h: tuple[NonNeg, ...] | None = None
+    """Fixed departures, hours since the start (``[]``: none); if given, ``per_day`` is unused."""
     dwell_h: NonNeg = 1.0
     speed_kmh: Pos = 50.0
     posture: PostureOverride = PostureOverride()

@@ -53,6 +53,7 @@ class VillagerCommunity(mesa.Agent):
         self.strength = spec.strength
         self.give_way = spec.give_way
         self.blocking = False
+        self.halted = ("holding", 0.0)  # they stand where they live
         self.ready_at = 0.0
         self.n_blockades = 0
 

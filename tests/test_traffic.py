@@ -71,13 +71,16 @@ class Harness:
         self.events.schedule(start, shut, priority=PRIORITY_OPEN)
         self.events.schedule(end, reopen, priority=PRIORITY_OPEN)
 
-    def run(self, until: float = 10_000.0) -> dict[int, tuple]:
+    def run(self, until: float = 10_000.0) -> dict[int, dict]:
+        """Run; return each arrived trip's log row by trip id."""
         self.events.run_until(until)
-        return {row[0]: row for row in self.traffic.log}  # trip_id -> log row
+        columns = self.traffic.log.columns()
+        return {int(tid): {name: columns[name][i] for name in columns}
+                for i, tid in enumerate(columns["trip_id"])}
 
 
 def delay(row) -> float:
-    return row[8]
+    return row["delay_min"]
 
 
 LINE = line_nodes("abc")
@@ -95,7 +98,7 @@ def test_vehicles_reaching_a_closed_road_queue_and_leave_one_headway_apart(tmp_p
         h.trip("a", "c", t)
     log = h.run()
     assert [delay(log[i]) for i in (1, 2, 3)] == pytest.approx([60.0, 50.0 + H, 40.0 + 2 * H])
-    assert [log[i][9] for i in (1, 2, 3)] == ["S1"] * 3
+    assert [log[i]["cause"] for i in (1, 2, 3)] == ["S1"] * 3
     assert h.traffic.delay_by_cause["S1"] == pytest.approx(150.0 + 3 * H)
     assert h.traffic.vehicles_by_cause["S1"] == 3
     assert h.traffic.vehicle_hours_delay == pytest.approx((150.0 + 3 * H) / 60.0)
@@ -108,8 +111,8 @@ def test_a_vehicle_on_a_road_when_it_closes_is_held_where_it_is(tmp_path):
     h.trip("a", "c", 0.0)
     h.trip("a", "c", 100.0)  # after it reopened: no delay
     log = h.run()
-    assert delay(log[1]) == pytest.approx(60.0) and log[1][5] == pytest.approx(180.0)
-    assert delay(log[2]) == 0.0 and log[2][9] == ""
+    assert delay(log[1]) == pytest.approx(60.0) and log[1]["arrive"] == pytest.approx(180.0)
+    assert delay(log[2]) == 0.0 and log[2]["cause"] == ""
 
 
 def test_a_closure_behind_a_vehicle_does_not_delay_it(tmp_path):
@@ -126,7 +129,7 @@ def test_a_closed_place_stops_traffic_through_it(tmp_path):
     h.close("b", "S1", 0.0, 120.0)
     h.trip("a", "c", 30.0)
     log = h.run()
-    assert delay(log[1]) == pytest.approx(90.0) and log[1][9] == "S1"
+    assert delay(log[1]) == pytest.approx(90.0) and log[1]["cause"] == "S1"
 
 
 SQUARE = {"a": (37.0, 42.0), "b": (37.0, 42.01), "c": (37.01, 42.0), "d": (37.01, 42.01)}
@@ -139,8 +142,8 @@ def test_a_vehicle_reroutes_when_its_patience_runs_out_and_a_detour_is_worth_it(
     h.close(road_key("b", "d"), "S1", 0.0, 600.0)
     h.trip("a", "d", 0.0)
     row = h.run()[1]
-    assert row[10] is True  # rerouted
-    assert row[5] == pytest.approx(270.0)  # arrive: 60 + 10 waiting + 200 detour
+    assert row["rerouted"]
+    assert row["arrive"] == pytest.approx(270.0)  # arrive: 60 + 10 waiting + 200 detour
     assert delay(row) == pytest.approx(150.0)  # 270 - 120 free flow = 10 wait + 140 extra
     assert h.traffic.delay_by_cause["S1"] == pytest.approx(150.0)
 
@@ -151,7 +154,7 @@ def test_a_vehicle_keeps_waiting_when_the_detour_is_too_long(tmp_path):
     h.close(road_key("b", "d"), "S1", 0.0, 600.0)
     h.trip("a", "d", 0.0)
     row = h.run()[1]
-    assert row[10] is False and delay(row) == pytest.approx(540.0)
+    assert not row["rerouted"] and delay(row) == pytest.approx(540.0)
 
 
 def test_queues_on_both_sides_discharge_in_parallel(tmp_path):
