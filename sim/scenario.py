@@ -18,7 +18,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from sim.errors import Problem, ScenarioError
 from sim.validation import problems_from_pydantic
@@ -68,14 +76,11 @@ class Posture(_Spec):
     """Chance of sending a blocking position onto the path of a departing rival patrol."""
 
 
-class PostureOverride(_Spec):
-    """A mission's departures from its force's posture; unset fields inherit."""
-
-    block: Prob | None = None
-    give_way: Prob | None = None
-    helicopter: Prob | None = None
-    reroute: Prob | None = None
-    deploy_blocking: Prob | None = None
+PostureOverride = create_model(
+    "PostureOverride", __base__=_Spec,
+    __doc__="A mission's departures from its force's posture; unset fields inherit.",
+    **{name: (Prob | None, None) for name in Posture.model_fields},
+)
 
 
 class Blocking(_Spec):
