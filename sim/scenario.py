@@ -9,9 +9,7 @@ differs. Any parameter can be overridden by its dotted name, e.g.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import difflib
 import hashlib
 import json
 import tomllib
@@ -28,7 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import Problem, ScenarioError
+from sim.errors import ScenarioError
+from sim.overrides import apply_overrides
 from sim.validation import problems_from_pydantic
 
 
@@ -326,45 +325,6 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ScenarioError.single(path, "extends", f"= {parent!r} must be a scenario name")
     parent_raw = read_raw(resolve_path(parent, relative_to=path.parent), (*_seen, path))
     return _merge(parent_raw, raw)
-
-
-# -- overrides --------------------------------------------------------------------------
-
-
-def _lookup(tree: Any, parts: list[str]) -> bool:
-    for part in parts:
-        if isinstance(tree, dict) and part in tree:
-            tree = tree[part]
-        else:
-            return False
-    return True
-
-
-def _leaf_names(tree: Any, prefix: str = "") -> list[str]:
-    if not isinstance(tree, dict):
-        return [prefix]
-    return [n for k, v in tree.items() for n in _leaf_names(v, f"{prefix}{k}.")]
-
-
-def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict, source: str) -> dict:
-    """Set dotted parameters in a raw scenario table; each must name an existing parameter."""
-    problems = []
-    out = copy.deepcopy(raw)
-    for name, value in overrides.items():
-        parts = name.split(".")
-        if not _lookup(defaults, parts):
-            leaves = [n.rstrip(".") for n in _leaf_names(defaults)]
-            close = difflib.get_close_matches(name, leaves, n=3)
-            fix = f"did you mean {' or '.join(close)}?" if close else "see `sim run --help`"
-            problems.append(Problem(name, "is not a scenario parameter", fix))
-            continue
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    if problems:
-        raise ScenarioError(source, problems)
-    return out
 
 
 def validate(raw: dict, source: str | Path) -> ScenarioSpec:
