@@ -1,4 +1,4 @@
-"""Command line: ``sim run``, ``sim scenarios``, ``sim network``, ``sim validate``.
+"""Command line: ``sim run / sweep / rerun / scenarios / network / validate``.
 
 The only module that prints. Bad input exits with status 2 and a message
 naming the file, the field and the fix, before anything is written.
@@ -123,6 +123,46 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep file's design, locally or on a Dask cluster."""
+    from sim.sweep import sweep
+
+    table = sweep(args.spec, out=args.out, workers=args.workers, scheduler=args.scheduler,
+                  replicates=args.replicates, sample=args.sample, days=args.days,
+                  resume=args.resume, quiet=args.quiet, keep_logs=args.keep_logs)
+    failed = int((table["status"] == "failed").sum())
+    out = args.out or f"sweeps/{table.attrs.get('name', '')}"
+    print(f"{len(table)} runs, {failed} failed; wrote {out}/ (runs.parquet, points.parquet, "
+          "design.parquet, sweep.json)")
+    if failed:
+        first = table[table["status"] == "failed"].iloc[0]
+        print(f"first failure: run {first['run_id']} (seed {first['seed']}): {first['error']}")
+    return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Re-run one run of a sweep alone, write its logs, and compare with the sweep's row."""
+    from sim.rerun import rerun
+
+    result, row, mismatches = rerun(args.folder, args.run_id)
+    out = Path(args.out) if args.out else Path(args.folder) / "reruns" / f"run-{args.run_id:06d}"
+    result.write(out, csv=args.csv)
+    print(f"run {args.run_id}: seed {result.provenance['seed']}, "
+          f"{result.summary['standoffs']} standoffs, "
+          f"{result.summary['vehicle_hours_delay']:,.1f} vehicle-hours of delay")
+    print(f"wrote {out}/")
+    if row is None:
+        print("the sweep has not recorded this run yet")
+    elif row["status"] != "ok":
+        print(f"the sweep recorded it as failed: {row['error']}")
+    elif mismatches:
+        print(f"DIFFERS from the sweep's row in: {', '.join(mismatches)}")
+        return 1
+    else:
+        print("identical to the sweep's row")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``sim`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -150,6 +190,27 @@ def build_parser() -> argparse.ArgumentParser:
     net = sub.add_parser("network", help="validate and summarise a road network")
     net.add_argument("file", nargs="?", help="a GraphML file (default: the built-in network)")
     net.set_defaults(func=cmd_network)
+
+    swp = sub.add_parser("sweep", help="run a sweep file (designs, replicates, local or Dask)")
+    swp.add_argument("spec", help="a sweep TOML file (see scenarios/sweeps/)")
+    swp.add_argument("--out", help="sweep folder (default sweeps/<name>)")
+    swp.add_argument("--workers", type=int, help="local worker processes (default: one per "
+                     "CPU; 0 runs in this process)")
+    swp.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://HOST:8786")
+    swp.add_argument("--replicates", type=int, help="override the file's replicates")
+    swp.add_argument("--sample", type=int, help="override the design size (n, or grid levels)")
+    swp.add_argument("--days", type=float, help="override the days of every run")
+    swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    swp.add_argument("--keep-logs", action="store_true", help="keep every run's logs")
+    swp.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    swp.set_defaults(func=cmd_sweep)
+
+    rer = sub.add_parser("rerun", help="re-run one run of a sweep alone, with its logs")
+    rer.add_argument("folder", help="the sweep folder")
+    rer.add_argument("run_id", type=int, help="the run's run_id")
+    rer.add_argument("--out", help="folder for its logs (default FOLDER/reruns/run-NNNNNN)")
+    rer.add_argument("--csv", action="store_true", help="also write CSV copies")
+    rer.set_defaults(func=cmd_rerun)
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+", help="scenario names or files")

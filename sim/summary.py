@@ -11,6 +11,18 @@ if TYPE_CHECKING:
     from sim.model import PatrolModel
 
 
+#: The summary's figures and their types, in order (``int`` figures are counts).
+FIGURES: dict[str, type] = {
+    "days": float, "standoffs": int, "standoffs_between_forces": int, "villager_blockades": int,
+    "standoff_hours": float, "max_standoff_h": float, "standoff_days": int,
+    "max_consecutive_standoff_days": int, "helicopters_over_standoffs": int, "trips": int,
+    "trips_unfinished": int, "trips_delayed": int, "trips_rerouted": int,
+    "vehicle_hours_delay": float, "mean_delay_of_delayed_min": float, "travel_time_index": float,
+    "missions": int, "missions_reached": int, "missions_turned_back": int,
+    "missions_rerouted": int, "blocking_positions": int,
+}
+
+
 def longest_run_of_days(days: pd.Series) -> int:
     """Length of the longest run of consecutive calendar days in ``days``."""
     ordinals = sorted({d.toordinal() for d in days})

@@ -1,0 +1,167 @@
+"""Where sweep runs execute: local worker processes, this process, or a Dask cluster.
+
+Every executor takes an iterator of tasks and yields rows as runs finish, in
+whatever order they finish; the sweep sorts them. Local workers are separate
+``python -m sim.worker`` processes fed over pipes, so nothing depends on
+``fork`` and a script or notebook needs no ``if __name__ == "__main__"`` guard;
+when the sweep is killed, its workers see their input close and exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from sim.summary import FIGURES
+from sim.worker import run_task
+
+
+class InProcess:
+    """Run tasks one after another in this process (``workers=0``)."""
+
+    def run(self, tasks: Iterable[dict]) -> Iterator[dict]:
+        """Yield each task's row."""
+        for task in tasks:
+            yield run_task(task)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _failed_row(task: dict, error: str) -> dict[str, Any]:
+    row = {key: task[key] for key in ("run_id", "point_id", "replicate", "seed")}
+    row.update(task["params"], status="failed", error=error)
+    row.update({name: None for name in FIGURES})
+    return row
+
+
+class LocalWorkers:
+    """``n`` worker processes on this machine, each fed one task at a time."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, n)
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen] = []
+
+    def _start(self) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen([sys.executable, "-m", "sim.worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
+        with self._lock:
+            self._procs.append(proc)
+        return proc
+
+    def run(self, tasks: Iterable[dict]) -> Iterator[dict]:
+        """Yield rows as the workers finish them."""
+        source = iter(tasks)
+        results: queue.Queue = queue.Queue()
+
+        def next_task() -> dict | None:
+            with self._lock:
+                return next(source, None)
+
+        def serve() -> None:
+            proc = self._start()
+            while (task := next_task()) is not None:
+                try:
+                    proc.stdin.write(json.dumps(task) + "\n")
+                    proc.stdin.flush()
+                    line = proc.stdout.readline()
+                except (BrokenPipeError, OSError):
+                    line = ""
+                if line:
+                    results.put(json.loads(line))
+                    continue
+                code = proc.wait()
+                results.put(_failed_row(task, f"worker process died (exit status {code})"))
+                proc = self._start()
+            results.put(None)
+
+        threads = [threading.Thread(target=serve, daemon=True) for _ in range(self.n)]
+        for thread in threads:
+            thread.start()
+        running = len(threads)
+        while running:
+            row = results.get()
+            if row is None:
+                running -= 1
+            else:
+                yield row
+
+    def close(self) -> None:
+        """Let the workers finish and exit (or stop them if they do not)."""
+        for proc in self._procs:
+            if proc.stdin and not proc.stdin.closed:
+                proc.stdin.close()
+        for proc in self._procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+        self._procs.clear()
+
+    def kill(self) -> None:
+        """Stop every worker at once."""
+        for proc in self._procs:
+            proc.kill()
+        self.close()
+
+
+class DaskCluster:
+    """Runs on a Dask distributed cluster at ``address`` (needs ``dask[distributed]``)."""
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        self.client = Client(address)
+        workers = self.client.scheduler_info().get("workers", {})
+        self.window = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
+
+    def run(self, tasks: Iterable[dict]) -> Iterator[dict]:
+        """Yield rows as the cluster finishes them, keeping a bounded number in flight."""
+        from distributed import as_completed
+
+        source = iter(tasks)
+        submitted = {}
+
+        def submit(task: dict) -> Any:
+            future = self.client.submit(run_task, task, pure=False)
+            submitted[future.key] = task
+            return future
+
+        pending = as_completed([submit(task) for task in islice(source, self.window)])
+        for future in pending:
+            task = submitted.pop(future.key)
+            if future.status == "error":
+                yield _failed_row(task, f"dask: {future.exception()!r}")
+            else:
+                yield future.result()
+            future.release()
+            nxt = next(source, None)
+            if nxt is not None:
+                pending.add(submit(nxt))
+
+    def close(self) -> None:
+        """Disconnect from the cluster (it keeps running)."""
+        self.client.close()
+
+    kill = close
+
+
+def executor(workers: int | None = None, scheduler: str | None = None) -> Any:
+    """The executor for ``workers`` local processes, or for a Dask ``scheduler`` address."""
+    if scheduler:
+        return DaskCluster(scheduler)
+    if workers == 0:
+        return InProcess()
+    return LocalWorkers(workers or os.cpu_count() or 1)

@@ -1,0 +1,46 @@
+"""Per design point: mean, spread and 95% confidence interval of each figure over replicates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.summary import FIGURES
+from sim.sweepspec import SweepSpec
+
+
+def figures_of(spec: SweepSpec) -> list[str]:
+    """The summary figures a sweep aggregates (its ``outputs``, else all but ``days``)."""
+    return list(spec.outputs) or [name for name in FIGURES if name != "days"]
+
+
+def point_stats(table: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
+    """One row per design point: its parameters, run counts and figure statistics.
+
+    For each figure ``F``: ``F_mean``, ``F_std`` (sample), ``F_ci_low`` and
+    ``F_ci_high`` (Student-t 95% interval of the mean), and ``F_too_few`` when
+    the interval's half-width exceeds ``ci_share`` of the mean's magnitude, or
+    fewer than two runs succeeded.
+    Failed runs are left out and counted in ``n_failed``.
+    """
+    names = list(spec.parameters)
+    ok = table[table["status"] == "ok"]
+    firsts = table.groupby("point_id", sort=True)[names].first()
+    counts = table.groupby("point_id")["status"].agg(
+        n_ok=lambda s: int((s == "ok").sum()), n_failed=lambda s: int((s != "ok").sum()))
+    out = firsts.join(counts)
+    grouped = ok.groupby("point_id")
+    for figure in figures_of(spec):
+        values = grouped[figure]
+        n = values.count().reindex(out.index, fill_value=0)
+        mean = values.mean().reindex(out.index)
+        std = values.std(ddof=1).reindex(out.index)
+        t = pd.Series(stats.t.ppf(0.975, np.maximum(n - 1, 1)), index=out.index)
+        half = t * std / np.sqrt(n.where(n > 0))
+        out[f"{figure}_mean"] = mean
+        out[f"{figure}_std"] = std
+        out[f"{figure}_ci_low"] = mean - half
+        out[f"{figure}_ci_high"] = mean + half
+        out[f"{figure}_too_few"] = (n < 2) | (half > spec.ci_share * mean.abs())
+    return out.reset_index()
