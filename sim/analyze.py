@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.sweep import load
+from sim.sweeps import load
 from sim.sweepspec import SweepSpec
 
 

@@ -125,7 +125,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep file's design, locally or on a Dask cluster."""
-    from sim.sweep import sweep
+    from sim.sweeps import sweep
 
     table = sweep(args.spec, out=args.out, workers=args.workers, scheduler=args.scheduler,
                   replicates=args.replicates, sample=args.sample, days=args.days,

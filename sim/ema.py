@@ -8,15 +8,19 @@
 
 Needs the ``ema`` extra (``pip install 'patrol-sim[ema]'``). Uncertainties are
 scenario parameters by dotted name with (low, high) bounds (integers give an
-``IntegerParameter``); outcomes are summary figures. Every experiment uses the
-same seed unless ``seed=None``, when the seed is derived from the experiment's
-values (still reproducible).
+``IntegerParameter``); outcomes are summary figures. EMA needs identifiers, so
+each parameter appears there as its dotted name with every other character
+replaced by ``_`` (``forces.US.posture.block`` → ``forces_US_posture_block``);
+``identifier(name)`` gives it. Every experiment uses the same seed unless
+``seed=None``, when the seed is derived from the experiment's values (still
+reproducible).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from typing import Any
 
@@ -24,17 +28,24 @@ DEFAULT_OUTCOMES = ("standoffs", "standoff_hours", "vehicle_hours_delay",
                     "missions_turned_back", "travel_time_index")
 
 
+def identifier(name: str) -> str:
+    """The EMA name of a dotted scenario parameter: non-word characters become ``_``."""
+    return re.sub(r"\W", "_", name)
+
+
 class SimFunction:
     """A picklable callable that runs the scenario with EMA's values (for EMA's evaluators)."""
 
     def __init__(self, scenario: str, days: float, seed: int | None,
-                 outcomes: tuple[str, ...]) -> None:
+                 outcomes: tuple[str, ...], names: dict[str, str]) -> None:
         self.scenario, self.days, self.seed, self.outcomes = scenario, days, seed, outcomes
+        self.names = names  # EMA identifier -> dotted scenario parameter
 
     def __call__(self, **values: Any) -> dict[str, float]:
         """Run one experiment; return its outcomes."""
         from sim.api import run
 
+        values = {self.names[key]: value for key, value in values.items()}
         seed = self.seed
         if seed is None:
             text = json.dumps(values, sort_keys=True, default=str)
@@ -68,10 +79,14 @@ def model(scenario: str = "derik-june-2020", uncertainties: dict[str, tuple] | N
 
     uncertainties = uncertainties or {"forces.US.posture.block": (0.0, 1.0),
                                       "missions.ru_derik.per_day": (0.1, 2.0)}
-    ema_model = Model(name, function=SimFunction(scenario, days, seed, tuple(outcomes)))
+    names = {identifier(key): key for key in uncertainties}
+    if len(names) < len(uncertainties):
+        raise ValueError("two uncertainties map to the same EMA identifier")
+    ema_model = Model(name, function=SimFunction(scenario, days, seed, tuple(outcomes), names))
     ema_model.uncertainties = [
-        IntegerParameter(key, low, high) if isinstance(low, int) and isinstance(high, int)
-        else RealParameter(key, float(low), float(high))
+        IntegerParameter(identifier(key), low, high)
+        if isinstance(low, int) and isinstance(high, int)
+        else RealParameter(identifier(key), float(low), float(high))
         for key, (low, high) in uncertainties.items()
     ]
     ema_model.outcomes = [ScalarOutcome(outcome) for outcome in outcomes]

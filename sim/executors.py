@@ -2,7 +2,7 @@
 
 Every executor takes an iterator of tasks and yields rows as runs finish, in
 whatever order they finish; the sweep sorts them. Local workers are separate
-``python -m sim.worker`` processes fed over pipes, so nothing depends on
+Python processes running ``sim.worker.main`` fed over pipes, so nothing depends on
 ``fork`` and a script or notebook needs no ``if __name__ == "__main__"`` guard;
 when the sweep is killed, its workers see their input close and exit.
 """
@@ -22,9 +22,15 @@ from typing import Any
 from sim.summary import FIGURES
 from sim.worker import run_task
 
+#: The worker's command line (not ``-m sim.worker``: the package imports that module itself).
+WORKER = "import sys, sim.worker; sys.exit(sim.worker.main())"
+
 
 class InProcess:
     """Run tasks one after another in this process (``workers=0``)."""
+
+    def start(self) -> None:
+        """Nothing to start."""
 
     def run(self, tasks: Iterable[dict]) -> Iterator[dict]:
         """Yield each task's row."""
@@ -49,10 +55,15 @@ class LocalWorkers:
         self.n = max(1, n)
         self._lock = threading.Lock()
         self._procs: list[subprocess.Popen] = []
+        self._idle: list[subprocess.Popen] = []
+
+    def start(self) -> None:
+        """Start the workers now, so their imports overlap the sweep's own preparation."""
+        self._idle = [self._start() for _ in range(self.n)]
 
     def _start(self) -> subprocess.Popen:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        proc = subprocess.Popen([sys.executable, "-m", "sim.worker"], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
         with self._lock:
             self._procs.append(proc)
@@ -68,7 +79,9 @@ class LocalWorkers:
                 return next(source, None)
 
         def serve() -> None:
-            proc = self._start()
+            with self._lock:
+                proc = self._idle.pop() if self._idle else None
+            proc = proc or self._start()
             while (task := next_task()) is not None:
                 try:
                     proc.stdin.write(json.dumps(task) + "\n")
@@ -96,22 +109,18 @@ class LocalWorkers:
                 yield row
 
     def close(self) -> None:
-        """Let the workers finish and exit (or stop them if they do not)."""
+        """Close the workers' input; idle workers exit at once (a blocking wait, no polling)."""
         for proc in self._procs:
             if proc.stdin and not proc.stdin.closed:
                 proc.stdin.close()
         for proc in self._procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            proc.wait()
             if proc.stdout:
                 proc.stdout.close()
         self._procs.clear()
 
     def kill(self) -> None:
-        """Stop every worker at once."""
+        """Stop every worker at once (on an error or Ctrl-C in the sweep)."""
         for proc in self._procs:
             proc.kill()
         self.close()
@@ -126,6 +135,9 @@ class DaskCluster:
         self.client = Client(address)
         workers = self.client.scheduler_info().get("workers", {})
         self.window = max(2, 2 * sum(w.get("nthreads", 1) for w in workers.values()))
+
+    def start(self) -> None:
+        """The cluster is already running."""
 
     def run(self, tasks: Iterable[dict]) -> Iterator[dict]:
         """Yield rows as the cluster finishes them, keeping a bounded number in flight."""

@@ -29,18 +29,19 @@ def point_stats(table: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
     firsts = table.groupby("point_id", sort=True)[names].first()
     counts = table.groupby("point_id")["status"].agg(
         n_ok=lambda s: int((s == "ok").sum()), n_failed=lambda s: int((s != "ok").sum()))
-    out = firsts.join(counts)
+    index = firsts.index
     grouped = ok.groupby("point_id")
+    columns: dict[str, pd.Series] = {}
     for figure in figures_of(spec):
         values = grouped[figure]
-        n = values.count().reindex(out.index, fill_value=0)
-        mean = values.mean().reindex(out.index)
-        std = values.std(ddof=1).reindex(out.index)
-        t = pd.Series(stats.t.ppf(0.975, np.maximum(n - 1, 1)), index=out.index)
+        n = values.count().reindex(index, fill_value=0)
+        mean = values.mean().reindex(index)
+        std = values.std(ddof=1).reindex(index)
+        t = pd.Series(stats.t.ppf(0.975, np.maximum(n - 1, 1)), index=index)
         half = t * std / np.sqrt(n.where(n > 0))
-        out[f"{figure}_mean"] = mean
-        out[f"{figure}_std"] = std
-        out[f"{figure}_ci_low"] = mean - half
-        out[f"{figure}_ci_high"] = mean + half
-        out[f"{figure}_too_few"] = (n < 2) | (half > spec.ci_share * mean.abs())
-    return out.reset_index()
+        columns[f"{figure}_mean"] = mean
+        columns[f"{figure}_std"] = std
+        columns[f"{figure}_ci_low"] = mean - half
+        columns[f"{figure}_ci_high"] = mean + half
+        columns[f"{figure}_too_few"] = (n < 2) | (half > spec.ci_share * mean.abs())
+    return pd.concat([firsts, counts, pd.DataFrame(columns)], axis=1).reset_index()

@@ -12,7 +12,7 @@ from sim.design import expand_runs
 from sim.errors import ScenarioError
 from sim.results import RunResult
 from sim.summary import FIGURES
-from sim.sweep import DESIGN, MANIFEST, RUNS, TABLE, tasks_for
+from sim.sweeps import DESIGN, MANIFEST, RUNS, TABLE, tasks_for
 from sim.sweepspec import SweepSpec
 from sim.worker import simulate
 

@@ -1,4 +1,4 @@
-"""One sweep run → one row; and the worker process that runs them (``python -m sim.worker``).
+"""One sweep run → one row; and the worker process loop that runs them (``main``).
 
 A task is a plain dict (``run_id``, ``point_id``, ``replicate``, ``seed``,
 ``scenario``, ``days``, ``params``, ``logs_dir``), so it travels as a JSON line
@@ -58,6 +58,3 @@ def main() -> int:
             out.flush()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from sim.design import expand_runs, make_design
@@ -158,6 +157,18 @@ def sweep(spec: str | Path, *, out: str | Path | None = None, workers: int | Non
         ``status``, ``error`` and every summary figure, sorted by ``run_id``.
     """
     spec_obj, path = load_sweep(spec, replicates=replicates, sample=sample, days=days)
+    pool = executor(workers, scheduler)
+    try:
+        return _run_sweep(spec_obj, path, pool, out, workers, scheduler, resume, quiet,
+                          keep_logs)
+    finally:
+        pool.close()
+
+
+def _run_sweep(spec_obj: SweepSpec, path: Path, pool: Any, out: str | Path | None,
+               workers: int | None, scheduler: str | None, resume: bool, quiet: bool,
+               keep_logs: bool) -> pd.DataFrame:
+    pool.start()
     design = make_design(spec_obj, path.parent)
     runs = expand_runs(spec_obj, design)
     out = Path(out) if out else Path("sweeps") / spec_obj.name
@@ -185,7 +196,6 @@ def sweep(spec: str | Path, *, out: str | Path | None = None, workers: int | Non
     logs = out / "logs" if keep_logs else None
     if logs:
         logs.mkdir(exist_ok=True)
-    pool = executor(workers, scheduler)
     progress = Progress(len(todo), quiet)
     try:
         for row in pool.run(tasks_for(todo, spec_obj, scenario, logs)):
@@ -198,20 +208,28 @@ def sweep(spec: str | Path, *, out: str | Path | None = None, workers: int | Non
         raise
     finally:
         progress.close()
-        pool.close()
     return finish(out, spec_obj, runs, schema, manifest)
+
+
+def stream_runs(files: list[Path], target: Path, schema: pa.Schema, batch: int = 256) -> None:
+    """Concatenate run files into one Parquet file, ``batch`` rows at a time (flat memory)."""
+    with pq.ParquetWriter(target, schema) as writer:
+        for start in range(0, len(files), batch):
+            tables = [pq.read_table(path, schema=schema) for path in files[start:start + batch]]
+            writer.write_table(pa.concat_tables(tables))
 
 
 def finish(out: Path, spec: SweepSpec, runs: pd.DataFrame, schema: pa.Schema,
            manifest: dict) -> pd.DataFrame:
     """Combine the run files into ``runs.parquet`` and ``points.parquet``; close the manifest."""
-    table = ds.dataset(sorted((out / RUNS).glob("run-*.parquet")), format="parquet",
-                       schema=schema).to_table().to_pandas()
-    table = table.sort_values("run_id").reset_index(drop=True)
+    files = {int(p.stem.split("-")[1]): p for p in (out / RUNS).glob("run-*.parquet")}
+    missing = set(runs["run_id"]) - set(files)
+    if missing:
+        raise RuntimeError(f"{out}: {len(missing)} runs missing after the sweep")
+    atomic_write(out / TABLE, lambda p: stream_runs([files[i] for i in sorted(files)], p,
+                                                   schema))
+    table = pd.read_parquet(out / TABLE)
     table.attrs["name"] = spec.name
-    if list(table["run_id"]) != list(runs["run_id"]):
-        raise RuntimeError(f"{out}: {len(runs) - len(table)} runs missing after the sweep")
-    atomic_write(out / TABLE, lambda p: table.to_parquet(p, index=False))
     points = point_stats(table, spec)
     atomic_write(out / POINTS, lambda p: points.to_parquet(p, index=False))
     n_failed = int((table["status"] == "failed").sum())
