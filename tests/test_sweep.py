@@ -240,3 +240,28 @@ def test_the_shipped_sweep_files_are_valid_and_run_at_reduced_size(tmp_path):
     design = pd.read_parquet(tmp_path / "s" / "design.parquet")
     assert list(indices.index) == list(design.columns[1:])
     assert np.isfinite(indices[["S1", "ST"]].to_numpy()).all()
+
+
+def test_a_parallel_sweep_runs_from_a_jupyter_kernel(small, tmp_path):
+    """A notebook cell calling sim.sweep(..., workers=2), executed by a real kernel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    cell = (f"import sim\ntable = sim.sweep({str(small)!r}, out={str(tmp_path / 's')!r}, "
+            "workers=2, quiet=True)\nprint(len(table), (table['status'] == 'ok').sum())")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    stdout = [o["text"] for o in notebook.cells[0].outputs if o.get("name") == "stdout"]
+    assert "".join(stdout).strip() == "8 8"
+
+
+def test_models_are_freed_after_their_run():
+    """No model outlives its run (Mesa 3.3 keeps a registry of models that we release)."""
+    import gc
+
+    from sim.model import PatrolModel
+
+    for seed in range(3):
+        sim.run("derik-june-2020", seed=seed, days=1)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, PatrolModel)]
