@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.mesa_compat import SimAgent
 from sim.network import RoadNetwork
 from sim.scenario import Civilians
 from sim.traffic import Trip
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from sim.model import PatrolModel
 
 
-class CivilianVehicle(mesa.Agent):
+class CivilianVehicle(SimAgent):
     """A car or truck of local traffic; ``trip`` is its journey under way, if any."""
 
     def __init__(self, model: mesa.Model, place: str) -> None:

@@ -220,24 +220,12 @@ class PatrolModel(mesa.Model):
 
     # -- running -----------------------------------------------------------------------
 
-    def _finish(self) -> None:
-        """Stop at the horizon, and let the model be garbage-collected once unused.
-
-        NOTE: Mesa 3.3's ``Agent._ids`` (a class-level dict of id counters keyed by
-        model) holds every model ever made, so a process running many models grows
-        by megabytes a run. Past the horizon no agent is created, so the counter can go.
-        """
-        self.running = False
-        ids = getattr(mesa.Agent, "_ids", None)
-        if isinstance(ids, dict):
-            ids.pop(self, None)
-
     def step(self) -> None:
         """Advance one tick, run the events due in it, and collect the reporters."""
         self.events.run_until(min(self.events.now + self.spec.tick_min, self.horizon_min))
         self.datacollector.collect(self)
         if self.events.now >= self.horizon_min:
-            self._finish()
+            self.running = False
 
     def run_model(self) -> None:
         """Run to the horizon, collecting every ``report_every_min`` (not every tick)."""
@@ -251,4 +239,4 @@ class PatrolModel(mesa.Model):
             self.datacollector.collect(self)
             k += 1
             if self.events.now >= self.horizon_min:
-                self._finish()
+                self.running = False

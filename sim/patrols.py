@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 
+from sim.mesa_compat import SimAgent
 from sim.network import Route, road_key
 from sim.scenario import Posture
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sim.model import PatrolModel
 
 
-class Patrol(mesa.Agent):
+class Patrol(SimAgent):
     """A convoy of one force on one sortie of a mission.
 
     Attributes
@@ -277,7 +277,7 @@ class BlockingPosition(Patrol):
     kind = "blocking"
 
 
-class Helicopter(mesa.Agent):
+class Helicopter(SimAgent):
     """A helicopter of a force, sent over standoffs its force is in.
 
     Attributes

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.mesa_compat import SimAgent
 from sim.scenario import Posture, Villagers
 
 if TYPE_CHECKING:
     from sim.encounters import Standoff
 
 
-class VillagerCommunity(mesa.Agent):
+class VillagerCommunity(SimAgent):
     """The people of one place who may block opposed patrols.
 
     Parameters
