@@ -292,22 +292,29 @@ class Helicopter(SimAgent):
         self.lat, self.lon = model.network.lat(base), model.network.lon(base)
         self.status = "idle"
         self.standoff: Standoff | None = None
-        self._called = self._flight = 0.0
+        self.target: tuple[float, float] | None = None  # where it flies to or from
+        self.departed = self.flight_min = 0.0
         self.n_sorties = 0
 
     def dispatch(self, standoff: Standoff, distance_km: float) -> float:
         """Fly to a standoff; return the arrival time."""
         self.status, self.standoff = "flying", standoff
-        self._called = self.model.events.now
-        self._flight = 60.0 * distance_km / self.speed_kmh
+        self.target = (standoff.lat, standoff.lon)
+        self.departed = self.model.events.now
+        self.flight_min = 60.0 * distance_km / self.speed_kmh
         self.n_sorties += 1
-        return self._called + self._flight
+        return self.departed + self.flight_min
 
     def recall(self) -> None:
         """The standoff is over: fly home (as far as it had flown out)."""
         now = self.model.events.now
+        back = min(now - self.departed, self.flight_min)
+        if back < self.flight_min:  # turned round before arriving: start home from there
+            share = back / self.flight_min
+            self.target = (self.lat + share * (self.target[0] - self.lat),
+                           self.lon + share * (self.target[1] - self.lon))
         self.status, self.standoff = "returning", None
-        back = min(now - self._called, self._flight)
+        self.departed, self.flight_min = now, back
         self.model.events.schedule(now + back, self._landed)
 
     def _landed(self) -> None:

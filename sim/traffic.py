@@ -334,7 +334,10 @@ class Traffic:
             trip.event = self.events.schedule(now + k * headway, self._release, trip, hold)
             trip.event_time = now + k * headway
 
-    @property
-    def queued(self) -> int:
-        """Vehicles queued at closures now."""
-        return self.n_queued
+    def in_flight(self) -> list[list[Trip]]:
+        """Trips moving now, by route."""
+        return [list(flight.values()) for flight in self._in_flight.values() if flight]
+
+    def queued_trips(self) -> list[Trip]:
+        """Trips queued at closures now."""
+        return [trip for queue in self._queues.values() for trip in queue]
