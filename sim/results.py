@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
-from sim.scenario import canonical_json
+from sim.network import RoadNetwork
+from sim.scenario import ScenarioSpec, canonical_json
 from sim.summary import summarise
 
 if TYPE_CHECKING:
@@ -216,6 +217,17 @@ class RunResult:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return out
+
+    def scenario(self) -> ScenarioSpec:
+        """The resolved scenario the run was made from, its network named by absolute path."""
+        spec = ScenarioSpec.model_validate(self.provenance["scenario_content"])
+        return spec.model_copy(update={"network": self.provenance["network"]["source"]})
+
+    def network(self) -> RoadNetwork:
+        """The run's road network, with the scenario's places."""
+        from sim.world import build_network
+
+        return build_network(self.scenario())
 
     @classmethod
     def read(cls, folder: str | Path) -> RunResult:
