@@ -1,4 +1,4 @@
-"""Command line: ``sim run / sweep / rerun / scenarios / network / validate``.
+"""Command line: ``sim run``, ``sweep``, ``rerun``, ``plot``, ``animate``, ``export`` and more.
 
 The only module that prints. Bad input exits with status 2 and a message
 naming the file, the field and the fix, before anything is written.
@@ -163,6 +163,52 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Draw every figure of a run folder or a sweep folder as PNG."""
+    folder = Path(args.folder)
+    if (folder / "sweep.json").is_file():
+        from sim.sweepplot import plot_sweep
+
+        written = plot_sweep(folder, args.out)
+    elif (folder / "run.json").is_file():
+        from sim.plot import plot_run
+
+        written = plot_run(folder, args.out)
+    else:
+        raise ScenarioError.single(str(folder), "folder", "is neither a run nor a sweep folder",
+                                   "give a folder written by `sim run` or `sim sweep`")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    """Animate a window of a run as a GIF (or MP4)."""
+    from sim.animate import animate
+
+    _require_run(args.folder)
+    out = animate(args.folder, args.out, start=args.start, hours=args.hours,
+                  step_min=args.step_min, fps=args.fps)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a run's network, standoffs and trips as GeoJSON."""
+    from sim.export import export_geojson
+
+    _require_run(args.folder)
+    for path in export_geojson(args.folder, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def _require_run(folder: str) -> None:
+    if not (Path(folder) / "run.json").is_file():
+        raise ScenarioError.single(folder, "folder", "is not a run folder (no run.json)",
+                                   "give a folder written by `sim run`")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``sim`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -211,6 +257,29 @@ def build_parser() -> argparse.ArgumentParser:
     rer.add_argument("--out", help="folder for its logs (default FOLDER/reruns/run-NNNNNN)")
     rer.add_argument("--csv", action="store_true", help="also write CSV copies")
     rer.set_defaults(func=cmd_rerun)
+
+    plo = sub.add_parser("plot", help="draw a run's or a sweep's figures as PNG")
+    plo.add_argument("folder", help="a run folder (sim run) or a sweep folder (sim sweep)")
+    plo.add_argument("--out", help="folder for the PNGs (default FOLDER/figures)")
+    plo.set_defaults(func=cmd_plot)
+
+    ani = sub.add_parser("animate", help="animate a window of a run (GIF, or MP4 with ffmpeg)")
+    ani.add_argument("folder", help="a run folder")
+    ani.add_argument("--out", default="run.gif", help="output file, .gif or .mp4")
+    ani.add_argument("--start", help="window start, e.g. 2020-06-03T08:00 (default: an hour "
+                     "before the first standoff)")
+    ani.add_argument("--hours", type=float, default=12.0, help="window length (default 12)")
+    ani.add_argument("--step-min", type=float, default=5.0,
+                     help="simulated minutes between frames (default 5)")
+    ani.add_argument("--fps", type=int, default=12, help="frames per second (default 12)")
+    ani.set_defaults(func=cmd_animate)
+
+    exp = sub.add_parser("export", help="export a run as GeoJSON for GIS tools")
+    exp.add_argument("folder", help="a run folder")
+    exp.add_argument("--geojson", action="store_true", required=True,
+                     help="write network, standoffs and trips as GeoJSON")
+    exp.add_argument("--out", help="output folder (default FOLDER/geojson)")
+    exp.set_defaults(func=cmd_export)
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+", help="scenario names or files")
