@@ -200,7 +200,7 @@ def delay_distribution(result: RunResult | str | Path, ax: Axes | None = None) -
     if delays.empty:
         ax.text(0.5, 0.5, "no trip was delayed", transform=ax.transAxes, ha="center")
     else:
-        bins = np.logspace(np.log10(max(delays.min(), 0.1)), np.log10(delays.max()) + 0.01, 30)
+        bins = np.logspace(np.log10(delays.min()) - 0.01, np.log10(delays.max()) + 0.01, 30)
         ax.hist(delays, bins=bins, color="#5e35b1", alpha=0.8)
         ax.set_xscale("log")
         ax.axvline(delays.median(), color="k", ls="--", lw=1,

@@ -1,0 +1,188 @@
+"""Figures, animation and GIS export, drawn from real runs and sweeps."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import shapely
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.image import AxesImage
+from matplotlib.patches import Rectangle
+from PIL import Image
+
+import sim
+from sim import plot, sweepplot
+from sim.animate import animate
+from sim.export import export_geojson
+from sim.maps import Projection
+from sim.network import RoadNetwork
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run") / "baseline"
+    sim.run("derik-june-2020", seed=3, days=10).write(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(run_dir):
+    return sim.RunResult.read(run_dir)
+
+
+def test_the_projection_is_metric():
+    """One degree of latitude is 111.2 km; a degree of longitude shrinks with cos(latitude)."""
+    proj = Projection(37.0, 42.0)
+    x, y = proj.xy([38.0, 37.0], [42.0, 43.0])
+    assert y[0] == pytest.approx(111.195, rel=1e-4) and x[1] == pytest.approx(
+        111.195 * np.cos(np.radians(37.0)), rel=1e-4)
+
+
+def test_the_network_map_draws_every_road_and_place_in_kilometres():
+    ax = plot.network_map()
+    network = RoadNetwork.builtin()
+    roads = sum(len(c.get_segments()) for c in ax.collections if isinstance(c, LineCollection))
+    assert roads == 41
+    markers = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    kinds = [p.kind for p in network.places.values()]
+    assert markers == sum(k in ("town", "village", "base", "crossing") for k in kinds)
+    assert "km east" in ax.get_xlabel() and "km north" in ax.get_ylabel()
+    assert 80 < ax.get_xlim()[1] - ax.get_xlim()[0] < 200  # km, not degrees
+    assert {t.get_text() for t in ax.texts} >= {"TURKEY", "IRAQ"}
+
+
+def test_the_standoff_map_puts_one_circle_per_place_and_kind(run):
+    ax = plot.standoff_map(run)
+    hotspots = ax.collections[-1]
+    groups = run.standoffs.groupby(["place", "kind"]).ngroups
+    assert isinstance(hotspots, PathCollection) and len(hotspots.get_offsets()) == groups > 0
+    sizes = sorted(hotspots.get_sizes())
+    assert sizes[-1] == pytest.approx(600.0)  # the biggest place gets the full area
+
+
+def test_the_delay_map_colours_each_road_that_closures_made_civilians_wait_on(run):
+    ax = plot.delay_map(run)
+    roads, places = plot.delay_by_gate(run.standoffs)
+    colored = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_array()
+               is not None]
+    assert len(colored) == 1
+    assert len(colored[0].get_segments()) == sum(1 for v in roads.values() if v > 0)
+    assert sorted(colored[0].get_array()) == sorted(v for v in roads.values() if v > 0)
+
+
+def test_the_timeline_has_one_bar_per_standoff(run):
+    ax = plot.timeline(run)
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(bars) == len(run.standoffs) > 0
+
+
+def test_the_delay_distribution_counts_every_delayed_trip(run):
+    ax = plot.delay_distribution(run)
+    heights = [p.get_height() for p in ax.patches]
+    assert sum(heights) == (run.trips["delay_min"] > 0).sum()
+    assert f"travel-time index {run.summary['travel_time_index']:.3f}" in ax.texts[0].get_text()
+
+
+def test_mission_outcomes_stack_every_patrol_by_force(run):
+    ax = plot.mission_outcomes(run)
+    total = sum(p.get_width() for p in ax.patches)
+    assert total == (run.missions["kind"] == "patrol").sum()
+
+
+def test_every_figure_accepts_an_axes_to_draw_into(run):
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    axes = figure.subplots(2, 3).ravel()
+    for ax, draw in zip(axes, plot.RUN_FIGURES.values(), strict=True):
+        assert draw(run, ax=ax) is ax
+
+
+def test_sim_plot_writes_every_run_figure_as_png(run_dir, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sim", "plot", str(run_dir), "--out",
+                           str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert {p.stem for p in pngs} == set(plot.RUN_FIGURES)
+    for png in pngs:
+        with Image.open(png) as image:
+            assert image.size[0] > 500
+
+
+def test_the_animation_has_a_frame_per_step_and_a_moving_clock(run_dir, tmp_path):
+    out = animate(run_dir, tmp_path / "run.gif", hours=2, step_min=10, fps=5, dpi=50)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 13
+        gif.seek(0)
+        first = np.asarray(gif.convert("RGB"))
+        gif.seek(12)
+        last = np.asarray(gif.convert("RGB"))
+    assert not np.array_equal(first, last)
+
+
+def test_the_geojson_export_reads_back_as_valid_geometries(run_dir, tmp_path):
+    paths = {p.stem: p for p in export_geojson(run_dir, tmp_path)}
+    run = sim.RunResult.read(run_dir)
+    shapes = {}
+    for name, path in paths.items():
+        data = json.loads(path.read_text())
+        assert data["type"] == "FeatureCollection"
+        shapes[name] = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
+        assert all(s.is_valid for s in shapes[name])
+    assert len(shapes["standoffs"]) == len(run.standoffs)
+    assert len(shapes["trips"]) == len(run.trips)
+    roads = [s for s in shapes["network"] if s.geom_type == "LineString"]
+    assert len(roads) == 41
+    lon, lat = shapes["standoffs"][0].x, shapes["standoffs"][0].y
+    assert 41 < lon < 43 and 36 < lat < 38  # lon, lat order (RFC 7946)
+    standoff = json.loads(paths["standoffs"].read_text())["features"][0]["properties"]
+    assert standoff["standoff_id"] == run.standoffs.iloc[0]["standoff_id"]
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep")
+    spec = folder / "grid.toml"
+    spec.write_text('name = "grid"\ndays = 2\nreplicates = 3\n[design]\nkind = "grid"\n'
+                    '[parameters."forces.US.posture.block"]\nvalues = [0.0, 1.0]\n'
+                    '[parameters."missions.ru_derik.per_day"]\nvalues = [0.5, 1.0, 2.0]\n')
+    sim.sweep(spec, out=folder / "out", workers=0, quiet=True)
+    return folder / "out"
+
+
+def test_response_curves_draw_one_line_and_band_per_group(grid_sweep):
+    ax = sweepplot.response(grid_sweep, "missions.ru_derik.per_day", "standoffs",
+                            by="forces.US.posture.block")
+    assert len(ax.lines) == 2 and len(ax.collections) == 2
+    assert list(ax.lines[0].get_xdata()) == [0.5, 1.0, 2.0]
+
+
+def test_a_heatmap_holds_the_grid_of_means(grid_sweep):
+    ax = sweepplot.heatmap(grid_sweep, "forces.US.posture.block", "missions.ru_derik.per_day",
+                           "standoffs")
+    (image,) = [a for a in ax.get_children() if isinstance(a, AxesImage)]
+    assert image.get_array().shape == (3, 2)
+    assert len(ax.texts) == 6
+
+
+def test_sensitivity_bars_show_each_index_with_its_interval():
+    import pandas as pd
+
+    table = pd.DataFrame({"S1": [0.3, 0.4], "S1_conf": [0.05, 0.05], "ST": [0.5, 0.45],
+                          "ST_conf": [0.06, 0.04]}, index=["a", "b"])
+    ax = sweepplot.sensitivity(table)
+    widths = sorted(round(p.get_width(), 6) for p in ax.patches)
+    assert widths == [0.3, 0.4, 0.45, 0.5]
+
+
+def test_sim_plot_draws_a_sweeps_figures(grid_sweep, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sim", "plot", str(grid_sweep), "--out",
+                           str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    names = {p.stem for p in tmp_path.glob("*.png")}
+    assert "heatmap-standoff_hours" in names
+    assert "response-vehicle_hours_delay-forces.US.posture.block" in names
