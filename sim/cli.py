@@ -203,6 +203,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """Serve the app in a browser (offline), or fetch its browser assets once."""
+    from sim.app_assets import fetch_assets, serve
+
+    if args.fetch_assets:
+        folder, fetched = fetch_assets()
+        print(f"Solara's browser assets in {folder}/: "
+              f"{'fetched ' + ', '.join(fetched) if fetched else 'all there already'}")
+        return 0
+    return serve(port=args.port, host=args.host, open_browser=not args.no_open)
+
+
 def _require_run(folder: str) -> None:
     if not (Path(folder) / "run.json").is_file():
         raise ScenarioError.single(folder, "folder", "is not a run folder (no run.json)",
@@ -280,6 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write network, standoffs and trips as GeoJSON")
     exp.add_argument("--out", help="output folder (default FOLDER/geojson)")
     exp.set_defaults(func=cmd_export)
+
+    app = sub.add_parser("app", help="the interactive map, counters and plots in a browser "
+                         "(SolaraViz)")
+    app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    app.add_argument("--host", default="127.0.0.1", help="address to serve on (default "
+                     "127.0.0.1)")
+    app.add_argument("--no-open", action="store_true", help="do not open a web browser")
+    app.add_argument("--fetch-assets", action="store_true",
+                     help="download Solara's browser assets from the npm registry and exit "
+                     "(once; the app then runs offline)")
+    app.set_defaults(func=cmd_app)
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+", help="scenario names or files")

@@ -67,6 +67,7 @@ def place_labels(ax: Axes, places: list, proj: Projection, alpha: float = 1.0,
     Tries a few offsets around each point (in points) and takes the first whose
     approximate text box is free; a label with no free spot is left out.
     """
+    ax.apply_aspect()  # the equal aspect moves the data transform: settle it first
     to_pixels = ax.transData.transform
     scale = ax.figure.dpi / 72.0
     taken: list[tuple[float, float, float, float]] = []
@@ -99,58 +100,72 @@ def road_segments(network: RoadNetwork, proj: Projection) -> dict[tuple[str, str
     return segments
 
 
+def map_limits(network: RoadNetwork, proj: Projection) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) in km: the network's nodes with a margin (borders may run beyond)."""
+    lat = [d["lat"] for _, d in network.graph.nodes(data=True)]
+    lon = [d["lon"] for _, d in network.graph.nodes(data=True)]
+    x, y = proj.xy(lat, lon)
+    pad_x, pad_y = 0.06 * (x.max() - x.min()) + 1, 0.08 * (y.max() - y.min()) + 1
+    return x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y
+
+
 def draw_network(ax: Axes, network: RoadNetwork, proj: Projection, labels: bool = True,
-                 faint: bool = False) -> None:
-    """Roads by class, towns sized by population, bases by force, crossings, borders."""
+                 faint: bool = False, scale: float = 1.0, legend: bool = True) -> None:
+    """Roads by class, towns sized by population, bases by force, crossings, borders.
+
+    ``scale`` shrinks markers, lines and text for small figures (the app's map);
+    ``legend=False`` leaves the legend to the caller.
+    """
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     alpha = 0.45 if faint else 1.0
     for name, line in network.borders.items():
         x, y = proj.xy([p[0] for p in line], [p[1] for p in line])
-        ax.plot(x, y, ls=(0, (6, 3)), color="#8d6e63", lw=1.2, zorder=1, alpha=alpha)
+        ax.plot(x, y, ls=(0, (6, 3)), color="#8d6e63", lw=1.2 * scale, zorder=1, alpha=alpha)
         ax.annotate(BORDER_NAMES.get(name, name), (x[len(x) // 2], y[len(y) // 2]),
                     xytext=(0, 8 if name == "TR" else -14), textcoords="offset points",
-                    color="#8d6e63", fontsize=7, ha="center", style="italic")
+                    color="#8d6e63", fontsize=7 * scale, ha="center", style="italic")
     segments = road_segments(network, proj)
     by_class: dict[str, list[np.ndarray]] = {}
     for (u, v), seg in segments.items():
         by_class.setdefault(network.graph.edges[u, v]["road_class"], []).append(seg)
     for road_class, segs in by_class.items():
         width, color = ROAD_STYLE.get(road_class, (0.8, "#9a9a9a"))
-        ax.add_collection(LineCollection(segs, linewidths=width, colors=color, zorder=2,
+        ax.add_collection(LineCollection(segs, linewidths=width * scale, colors=color, zorder=2,
                                          alpha=alpha, capstyle="round"))
     places = list(network.places.values())
     if not places:  # a user's network without named places: nodes as small dots
         lat = [d["lat"] for _, d in network.graph.nodes(data=True)]
         lon = [d["lon"] for _, d in network.graph.nodes(data=True)]
-        ax.scatter(*proj.xy(lat, lon), s=2, color="#777", zorder=3)
+        ax.scatter(*proj.xy(lat, lon), s=2 * scale, color="#777", zorder=3)
+    area = scale * scale
     for place in places:
         x, y = proj.xy(place.lat, place.lon)
         if place.kind == "town":
-            size = 12 + 0.9 * math.sqrt(place.population or 1000)
-            ax.scatter(x, y, s=size, color="#fafafa", edgecolor="#333", lw=0.8, zorder=4,
-                       alpha=alpha)
+            size = area * (12 + 0.9 * math.sqrt(place.population or 1000))
+            ax.scatter(x, y, s=size, color="#fafafa", edgecolor="#333", lw=0.8 * scale,
+                       zorder=4, alpha=alpha)
         elif place.kind == "village":
-            ax.scatter(x, y, s=10, color="#bdbdbd", edgecolor="#555", lw=0.5, zorder=4,
-                       alpha=alpha)
+            ax.scatter(x, y, s=10 * area, color="#bdbdbd", edgecolor="#555", lw=0.5 * scale,
+                       zorder=4, alpha=alpha)
         elif place.kind == "base":
-            ax.scatter(x, y, s=55, marker="s", color=force_color(place.force), edgecolor="k",
-                       lw=0.6, zorder=5, alpha=alpha)
+            ax.scatter(x, y, s=55 * area, marker="s", color=force_color(place.force),
+                       edgecolor="k", lw=0.6 * scale, zorder=5, alpha=alpha)
         elif place.kind == "crossing":
-            ax.scatter(x, y, s=28, marker="X", color="#6d4c41", zorder=4, alpha=alpha)
+            ax.scatter(x, y, s=28 * area, marker="X", color="#6d4c41", zorder=4, alpha=alpha)
     ax.set_aspect("equal")
     ax.set_xlabel(f"km east of {proj.lon0:.2f}°E")
     ax.set_ylabel(f"km north of {proj.lat0:.2f}°N")
-    lat = [d["lat"] for _, d in network.graph.nodes(data=True)]
-    lon = [d["lon"] for _, d in network.graph.nodes(data=True)]
-    x, y = proj.xy(lat, lon)
-    pad_x, pad_y = 0.06 * (x.max() - x.min()) + 1, 0.08 * (y.max() - y.min()) + 1
-    ax.set_xlim(x.min() - pad_x, x.max() + pad_x)
-    ax.set_ylim(y.min() - pad_y, y.max() + pad_y)
+    x0, x1, y0, y1 = map_limits(network, proj)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     if labels:
         place_labels(ax, [p for p in places if p.kind in ("town", "base")
-                          or p.id in ("qasr_dib", "semalka", "kar_qahfak")], proj, alpha)
+                          or p.id in ("qasr_dib", "semalka", "kar_qahfak")], proj, alpha,
+                     fontsize=6.5 * max(scale, 0.8))
+    if not legend:
+        return
     handles = [Line2D([], [], marker="o", ls="", mfc="#fafafa", mec="#333", label="town"),
                Line2D([], [], marker="o", ls="", mfc="#bdbdbd", mec="#555", ms=4,
                       label="village"),

@@ -66,7 +66,7 @@ def test_the_standoff_map_puts_one_circle_per_place_and_kind(run):
 
 def test_the_delay_map_colours_each_road_that_closures_made_civilians_wait_on(run):
     ax = plot.delay_map(run)
-    roads, places = plot.delay_by_gate(run.standoffs)
+    roads, _ = plot.delay_by_gate(run.standoffs)
     colored = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_array()
                is not None]
     assert len(colored) == 1
