@@ -101,7 +101,7 @@ def design_hash(design: pd.DataFrame) -> str:
     return str(pd.util.hash_pandas_object(design, index=False).sum())
 
 
-def prepare(out: Path, spec: SweepSpec, manifest: dict, resume: bool) -> dict:
+def prepare(out: Path, manifest: dict, resume: bool) -> dict:
     """Create the sweep folder, or check it can be resumed; return the manifest to keep."""
     old_path = out / MANIFEST
     if resume:
@@ -173,7 +173,7 @@ def _run_sweep(spec_obj: SweepSpec, path: Path, pool: Any, out: str | Path | Non
     runs = expand_runs(spec_obj, design)
     out = Path(out) if out else Path("sweeps") / spec_obj.name
     scenario = scenario_reference(spec_obj, path)
-    manifest = prepare(out, spec_obj, {
+    manifest = prepare(out, {
         "name": spec_obj.name, "sweep_file": path.name, "scenario": scenario,
         "spec": spec_obj.model_dump(mode="json"), "spec_sha256": spec_obj.content_hash(),
         "design_hash": design_hash(design), "master_seed": spec_obj.seed,
