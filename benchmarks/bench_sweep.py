@@ -1,6 +1,6 @@
 """Sweep throughput: 1 vs 2 workers, per-run overhead, and memory; prints medians.
 
-    python benchmarks/bench_sweep.py            # 200 runs of the 7-day baseline, 3 repeats
+    python benchmarks/bench_sweep.py            # 200 runs of the 7-day baseline, 5 repeats
     python benchmarks/bench_sweep.py --quick    # 40 runs, 1 repeat
 
 Targets (issue 3): 2 workers give >= 1.7x the runs per second of 1 worker; per-run
@@ -78,15 +78,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    runs, repeats = (40, 1) if args.quick else (200, 3)
+    runs, repeats = (40, 1) if args.quick else (200, 5)
     print(f"python {platform.python_version()}, mesa {mesa.__version__}; {runs} runs of the "
           f"7-day baseline; medians of {repeats}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         spec = write_spec(folder, runs, 7)
-        base = statistics.median(direct(spec) for _ in range(repeats))
-        one = statistics.median(timed_sweep(spec, 1, folder) for _ in range(repeats))
-        two = statistics.median(timed_sweep(spec, 2, folder) for _ in range(repeats))
+        # interleaved, so that drift in the machine's speed hits all three alike
+        samples = [(direct(spec), timed_sweep(spec, 1, folder), timed_sweep(spec, 2, folder))
+                   for _ in range(repeats)]
+        base, one, two = (statistics.median(s[i] for s in samples) for i in range(3))
         print(f"direct, in this process      {runs / base:6.2f} runs/s  "
               f"({base / runs * 1e3:.1f} ms a run)")
         print(f"sweep, 1 worker              {runs / one:6.2f} runs/s  "
