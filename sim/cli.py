@@ -57,14 +57,12 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its logs."""
     from sim.model import PatrolModel, resolve_seed
-    from sim.results import RunResult
+    from sim.results import RunResult, check_out_folder
 
     seed = resolve_seed(args.seed)
     model = PatrolModel(args.scenario, rng=seed, days=args.days, **parse_overrides(args.set))
     out = Path(args.out) if args.out else Path("runs") / f"{model.spec.name}-seed{seed}"
-    if out.exists() and not (out / "run.json").is_file() and any(out.iterdir()):
-        raise ScenarioError.single(str(out), "--out", "exists and is not a run folder",
-                                   "choose a new folder or remove it")
+    check_out_folder(out)  # before the run, not only when writing
     if args.seed is None:
         print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
     model.run_model()

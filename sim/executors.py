@@ -19,8 +19,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from sim.summary import FIGURES
-from sim.worker import run_task
+from sim.worker import failed_row, run_task
 
 #: The worker's command line (not ``-m sim.worker``: the package imports that module itself).
 WORKER = "import sys, sim.worker; sys.exit(sim.worker.main())"
@@ -39,13 +38,6 @@ class InProcess:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _failed_row(task: dict, error: str) -> dict[str, Any]:
-    row = {key: task[key] for key in ("run_id", "point_id", "replicate", "seed")}
-    row.update(task["params"], status="failed", error=error)
-    row.update({name: None for name in FIGURES})
-    return row
 
 
 class LocalWorkers:
@@ -93,7 +85,7 @@ class LocalWorkers:
                     results.put(json.loads(line))
                     continue
                 code = proc.wait()
-                results.put(_failed_row(task, f"worker process died (exit status {code})"))
+                results.put(failed_row(task, f"worker process died (exit status {code})"))
                 proc = self._start()
             results.put(None)
 
@@ -155,7 +147,7 @@ class DaskCluster:
         for future in pending:
             task = submitted.pop(future.key)
             if future.status == "error":
-                yield _failed_row(task, f"dask: {future.exception()!r}")
+                yield failed_row(task, f"dask: {future.exception()!r}")
             else:
                 yield future.result()
             future.release()

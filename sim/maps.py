@@ -26,6 +26,15 @@ ROAD_STYLE = {"highway": (2.2, "#5d5d5d"), "main": (1.5, "#7a7a7a"),
 BORDER_NAMES = {"TR": "TURKEY", "IQ": "IRAQ"}
 
 
+def new_axes(ax: Axes | None, size: tuple[float, float] = (8, 6)) -> Axes:
+    """``ax`` if given, else the axes of a new figure of ``size`` inches (no pyplot state)."""
+    if ax is not None:
+        return ax
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained").add_subplot()
+
+
 def force_color(force: str) -> str:
     """A force's colour on every map and chart (villager communities share one)."""
     if force.startswith("villagers"):

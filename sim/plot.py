@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.maps import Projection, draw_network, force_color, road_segments
+from sim.maps import Projection, draw_network, force_color, new_axes, road_segments
 from sim.results import RunResult
 
 if TYPE_CHECKING:
@@ -30,14 +30,6 @@ def _result(result: RunResult | str | Path) -> RunResult:
     return result if isinstance(result, RunResult) else RunResult.read(result)
 
 
-def _axes(ax: Axes | None, size: tuple[float, float] = (8, 6)) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=size, layout="constrained").add_subplot()
-
-
 def _title(ax: Axes, result: RunResult, what: str) -> None:
     p = result.provenance
     ax.set_title(f"{what}\n{p['scenario']}, seed {p['seed']}, {p['days']:g} days", fontsize=10)
@@ -47,7 +39,7 @@ def network_map(result: RunResult | str | Path | None = None, ax: Axes | None = 
     """The road network at its real coordinates (the built-in one if no run is given)."""
     from sim.network import RoadNetwork
 
-    ax = _axes(ax)
+    ax = new_axes(ax)
     run = _result(result) if result is not None else None
     network = run.network() if run is not None else RoadNetwork.builtin()
     draw_network(ax, network, Projection.for_network(network))
@@ -66,7 +58,7 @@ def standoff_map(result: RunResult | str | Path, size_by: str = "count",
         What a circle's area shows.
     """
     run = _result(result)
-    ax = _axes(ax)
+    ax = new_axes(ax)
     network = run.network()
     proj = Projection.for_network(network)
     draw_network(ax, network, proj, faint=True)
@@ -120,7 +112,7 @@ def delay_map(result: RunResult | str | Path, ax: Axes | None = None) -> Axes:
     from matplotlib.colors import LogNorm
 
     run = _result(result)
-    ax = _axes(ax)
+    ax = new_axes(ax)
     network = run.network()
     proj = Projection.for_network(network)
     draw_network(ax, network, proj, faint=True)
@@ -168,7 +160,7 @@ def timeline(result: RunResult | str | Path, ax: Axes | None = None) -> Axes:
     standoffs = run.standoffs
     gates = standoffs["road"].where(standoffs["road"] != "", standoffs["place"])
     rows = {gate: i for i, gate in enumerate(gates.value_counts().index[::-1])}
-    ax = _axes(ax, (9, max(2.5, 1.2 + 0.32 * len(rows))))
+    ax = new_axes(ax, (9, max(2.5, 1.2 + 0.32 * len(rows))))
     horizon = run.timeseries["time"].iloc[-1]
     for row, gate in zip(standoffs.itertuples(), gates, strict=True):
         end = row.end if pd.notna(row.end) else horizon
@@ -195,7 +187,7 @@ def timeline(result: RunResult | str | Path, ax: Axes | None = None) -> Axes:
 def delay_distribution(result: RunResult | str | Path, ax: Axes | None = None) -> Axes:
     """Histogram of the delays of delayed trips, with the travel-time index."""
     run = _result(result)
-    ax = _axes(ax, (7, 4))
+    ax = new_axes(ax, (7, 4))
     delays = run.trips.loc[run.trips["delay_min"] > 0, "delay_min"]
     if delays.empty:
         ax.text(0.5, 0.5, "no trip was delayed", transform=ax.transAxes, ha="center")
@@ -221,7 +213,7 @@ def delay_distribution(result: RunResult | str | Path, ax: Axes | None = None) -
 def mission_outcomes(result: RunResult | str | Path, ax: Axes | None = None) -> Axes:
     """Patrol missions by force: reached, turned back, unfinished (blocking positions apart)."""
     run = _result(result)
-    ax = _axes(ax, (7, 4))
+    ax = new_axes(ax, (7, 4))
     missions = run.missions[run.missions["kind"] == "patrol"]
     table = missions.groupby(["force", "outcome"]).size().unstack(fill_value=0)
     table = table.reindex(columns=[c for c in OUTCOME_COLORS if c in table.columns])

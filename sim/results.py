@@ -159,6 +159,20 @@ def provenance(model: PatrolModel) -> dict[str, Any]:
     }
 
 
+def check_out_folder(out: Path) -> None:
+    """Refuse an output path that exists and is not a run folder (it is never overwritten).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the path and the fix.
+    """
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                             and not (out / "run.json").is_file())):
+        raise ScenarioError.single(str(out), "--out", "exists and is not a run folder",
+                                   "choose a new folder or remove it")
+
+
 @dataclass
 class RunResult:
     """Everything one run produced.
@@ -197,10 +211,7 @@ class RunResult:
             If ``out`` exists and is not a run folder (it is never overwritten).
         """
         out = Path(out)
-        if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                                 and not (out / "run.json").is_file())):
-            raise ScenarioError.single(str(out), "--out", "exists and is not a run folder",
-                                       "choose a new folder or remove it")
+        check_out_folder(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
         try:

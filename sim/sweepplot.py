@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.maps import new_axes
 from sim.sweeps import load
 from sim.sweepspec import SweepSpec
 
@@ -25,14 +26,6 @@ LABELS = {"standoffs": "standoffs", "standoff_hours": "standoff hours",
           "missions_turned_back": "missions turned back",
           "standoffs_between_forces": "standoffs between forces",
           "max_consecutive_standoff_days": "most consecutive days with a standoff"}
-
-
-def _axes(ax: Axes | None, size: tuple[float, float] = (7, 4.5)) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=size, layout="constrained").add_subplot()
 
 
 def _points(sweep: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -63,7 +56,7 @@ def response(sweep: str | Path | pd.DataFrame, x: str, y: str = "standoff_hours"
         A second parameter: one curve per value.
     """
     points, name = _points(sweep)
-    ax = _axes(ax)
+    ax = new_axes(ax, (7, 4.5))
     groups = points.groupby(by) if by else [(None, points)]
     colors = iter(["#1f5fbf", "#c62828", "#2e7d32", "#ef6c00", "#8e24aa", "#00897b", "#6d4c41"])
     for value, group in groups:
@@ -90,7 +83,7 @@ def heatmap(sweep: str | Path | pd.DataFrame, x: str, y: str, figure: str = "sta
             ax: Axes | None = None) -> Axes:
     """A figure's mean over a grid of two parameters; cells show mean ± CI half-width."""
     points, name = _points(sweep)
-    ax = _axes(ax, (7, 5))
+    ax = new_axes(ax, (7, 5))
     means = points.pivot_table(index=y, columns=x, values=f"{figure}_mean")
     halves = points.assign(half=points[f"{figure}_ci_high"] - points[f"{figure}_mean"]).pivot_table(
         index=y, columns=x, values="half")
@@ -113,7 +106,7 @@ def heatmap(sweep: str | Path | pd.DataFrame, x: str, y: str, figure: str = "sta
 
 def sensitivity(indices: pd.DataFrame, ax: Axes | None = None, title: str = "") -> Axes:
     """Sobol (``S1``, ``ST``) or Morris (``mu_star``) indices as bars with 95% intervals."""
-    ax = _axes(ax, (7, 0.9 + 0.45 * len(indices)))
+    ax = new_axes(ax, (7, 0.9 + 0.45 * len(indices)))
     names = [str(i) for i in indices.index]
     rows = np.arange(len(names))
     if "ST" in indices:

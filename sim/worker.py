@@ -31,19 +31,24 @@ def simulate(task: dict[str, Any]) -> RunResult:
     return RunResult.from_model(model)
 
 
+def failed_row(task: dict[str, Any], error: str) -> dict[str, Any]:
+    """The row of a run that failed: its ids and parameters, the error, no figures."""
+    row: dict[str, Any] = {key: task[key] for key in BASE_COLUMNS}
+    row.update(task["params"], status="failed", error=error)
+    row.update({name: None for name in FIGURES})
+    return row
+
+
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one task; return its row (the task's ids and parameters, status, summary figures)."""
-    row: dict[str, Any] = {key: task[key] for key in BASE_COLUMNS}
-    row.update(task["params"])
     try:
         result = simulate(task)
         if task.get("logs_dir"):
             result.write(Path(task["logs_dir"]) / f"run-{task['run_id']:06d}")
-    except Exception as exc:
-        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        row.update({name: None for name in FIGURES})
-        return row
-    row.update(status="ok", error="")
+    except Exception as exc:  # any failure of a run is recorded in its row, not raised
+        return failed_row(task, f"{type(exc).__name__}: {exc}")
+    row: dict[str, Any] = {key: task[key] for key in BASE_COLUMNS}
+    row.update(task["params"], status="ok", error="")
     row.update({name: result.summary[name] for name in FIGURES})
     return row
 
