@@ -61,7 +61,7 @@ class Projection:
     @classmethod
     def for_network(cls, network: RoadNetwork) -> Projection:
         """Centred on the network's bounding box."""
-        lat0, lon0, lat1, lon1 = network.summary()["bbox"]
+        lat0, lon0, lat1, lon1 = network.bbox()
         return cls((lat0 + lat1) / 2, (lon0 + lon1) / 2)
 
 
@@ -111,9 +111,8 @@ def road_segments(network: RoadNetwork, proj: Projection) -> dict[tuple[str, str
 
 def map_limits(network: RoadNetwork, proj: Projection) -> tuple[float, float, float, float]:
     """(x0, x1, y0, y1) in km: the network's nodes with a margin (borders may run beyond)."""
-    lat = [d["lat"] for _, d in network.graph.nodes(data=True)]
-    lon = [d["lon"] for _, d in network.graph.nodes(data=True)]
-    x, y = proj.xy(lat, lon)
+    south, west, north, east = network.bbox()
+    x, y = proj.xy([south, north], [west, east])  # the projection is linear in lat and lon
     pad_x, pad_y = 0.06 * (x.max() - x.min()) + 1, 0.08 * (y.max() - y.min()) + 1
     return x.min() - pad_x, x.max() + pad_x, y.min() - pad_y, y.max() + pad_y
 

@@ -368,6 +368,12 @@ class RoadNetwork:
         return frozenset(n for n in graph
                          if len(set(graph.predecessors(n)) | set(graph.successors(n))) >= 3)
 
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(south, west, north, east) of the nodes, degrees."""
+        lats = [d["lat"] for _, d in self.graph.nodes(data=True)]
+        lons = [d["lon"] for _, d in self.graph.nodes(data=True)]
+        return min(lats), min(lons), max(lats), max(lons)
+
     # -- description --------------------------------------------------------------------
 
     def summary(self) -> dict:
@@ -376,8 +382,6 @@ class RoadNetwork:
         classes: dict[str, int] = {}
         for d in keys.values():
             classes[d["road_class"] or "unknown"] = classes.get(d["road_class"] or "unknown", 0) + 1
-        lats = [d["lat"] for _, d in self.graph.nodes(data=True)]
-        lons = [d["lon"] for _, d in self.graph.nodes(data=True)]
         kinds: dict[str, int] = {}
         for p in self.places.values():
             kinds[p.kind] = kinds.get(p.kind, 0) + 1
@@ -390,6 +394,6 @@ class RoadNetwork:
             "one_way_edges": sum(1 for u, v in self.graph.edges if not self.graph.has_edge(v, u)),
             "road_km": round(sum(d["length_km"] for d in keys.values()), 1),
             "roads_by_class": dict(sorted(classes.items())),
-            "bbox": [min(lats), min(lons), max(lats), max(lons)],
+            "bbox": list(self.bbox()),
             "dropped_nodes": self.n_dropped,
         }

@@ -192,12 +192,10 @@ class Patrol(SimAgent):
     def _detour_around(self, gate: Any, version: int) -> None:
         if self.status != "waiting" or self.version != version:
             return
-        occupancy = self.model.occupancy
         here, goal = self.route.nodes[self.index], self.route.nodes[-1]
-        detour = self.model.network.detour(here, goal, occupancy.closed_roads,
-                                           occupancy.closed_nodes)
+        detour = self._detour_avoiding(here, goal, gate)
         if detour is not None:
-            occupancy.stop_waiting(gate, self)
+            self.model.occupancy.stop_waiting(gate, self)
             self.rerouted = True
             self._follow(detour)
 

@@ -193,6 +193,7 @@ class RunResult:
     timeseries: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    _network: RoadNetwork | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_model(cls, model: PatrolModel) -> RunResult:
@@ -235,10 +236,12 @@ class RunResult:
         return spec.model_copy(update={"network": self.provenance["network"]["source"]})
 
     def network(self) -> RoadNetwork:
-        """The run's road network, with the scenario's places."""
+        """The run's road network, with the scenario's places (built once, then kept)."""
         from sim.world import build_network
 
-        return build_network(self.scenario())
+        if self._network is None:
+            self._network = build_network(self.scenario())
+        return self._network
 
     @classmethod
     def read(cls, folder: str | Path) -> RunResult:
