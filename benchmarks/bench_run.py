@@ -23,8 +23,8 @@ import mesa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sim
-from sim.model import PatrolModel
-from sim.results import RunResult
+from sim.core.model import PatrolModel
+from sim.io.results import RunResult
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -22,10 +22,10 @@ from pathlib import Path
 import mesa
 
 import sim
-from sim.design import expand_runs, make_design
-from sim.sweeps import scenario_reference, tasks_for
-from sim.sweepspec import load_sweep
-from sim.worker import run_task
+from sim.experiments.designs import expand_runs, make_design
+from sim.experiments.runner import scenario_reference, tasks_for
+from sim.experiments.spec import load_sweep
+from sim.experiments.worker import run_task
 
 SPEC = """
 name = "bench"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.civilians import demand_places, od_weights
-from sim.network import RoadNetwork
+from sim.core.demand import demand_places, od_weights
+from sim.io.networks import builtin_network
 from sim.scenario import load_scenario
 
 
@@ -44,7 +44,7 @@ class NaiveTrafficModel(mesa.Model):
     def __init__(self, scenario: str = "derik-june-2020", days: int = 30, rng: int = 1) -> None:
         super().__init__(rng=rng)
         spec, _ = load_scenario(scenario)
-        self.network = RoadNetwork.builtin()
+        self.network = builtin_network()
         rules = spec.civilians
         self.places = demand_places(self.network, rules)
         self.p_od = od_weights(self.network, rules, self.places)

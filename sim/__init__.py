@@ -4,31 +4,57 @@
 >>> result = sim.run("derik-june-2020", seed=7, days=30)   # doctest: +SKIP
 >>> result.standoffs, result.trips, result.missions, result.summary  # doctest: +SKIP
 >>> table = sim.sweep("scenarios/sweeps/blocking-vs-frequency.toml", workers=2)  # doctest: +SKIP
+>>> sim.plot.standoff_map(result)                          # doctest: +SKIP
+
+The package is layered; the folders show it:
+
+* ``sim.core``: event queue, road network, occupancy, encounters, traffic, the model;
+* ``sim.agents``: patrols, blocking positions, helicopters, villagers, civilian vehicles;
+* ``sim.scenario``: the schema, reading files and overrides, binding to a network;
+* ``sim.io``: networks from files, run results and their summary, sweep folders, GeoJSON;
+* ``sim.experiments``: sweeps, designs, executors, statistics, sensitivity analysis;
+* ``sim.viz``: maps, charts, animation and the app.
 """
 
 from typing import Any
 
-from sim.api import run
-from sim.errors import ScenarioError
-from sim.model import PatrolModel
-from sim.network import RoadNetwork
-from sim.results import RunResult
-from sim.scenario import ScenarioSpec, load_scenario
+from sim.errors import InputError, ScenarioError, SetupError
 
-__all__ = ["PatrolModel", "RoadNetwork", "RunResult", "ScenarioError", "ScenarioSpec",
-           "analyze", "load_scenario", "run", "sweep"]
+#: Public names, resolved on first use: ``import sim`` stays quick, and importing one layer
+#: (a sweep worker runs only models) does not load the others.
+_LAZY = {
+    "run": ("sim.api", "run"),
+    "PatrolModel": ("sim.core.model", "PatrolModel"),
+    "RoadNetwork": ("sim.core.network", "RoadNetwork"),
+    "RunResult": ("sim.io.results", "RunResult"),
+    "DEFAULT_SCENARIO": ("sim.scenario.loading", "DEFAULT_SCENARIO"),
+    "ScenarioSpec": ("sim.scenario.schema", "ScenarioSpec"),
+    "load_scenario": ("sim.scenario.loading", "load_scenario"),
+    "sweep": ("sim.experiments.runner", "sweep"),
+    "read_sweep": ("sim.io.sweep_folder", "read_sweep"),
+    "analyze": ("sim.experiments.analyze", None),
+    "ema": ("sim.experiments.ema", None),
+    "plot": ("sim.viz.run_figures", None),
+    "sweepplot": ("sim.viz.sweep_figures", None),
+}
+
+__all__ = ["DEFAULT_SCENARIO", "InputError", "PatrolModel", "RoadNetwork", "RunResult",
+           "ScenarioError", "ScenarioSpec", "SetupError", "analyze", "ema", "load_scenario",
+           "plot", "read_sweep", "run", "sweep", "sweepplot"]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    # NOTE: imported on first use, so a sweep worker (which only runs models) starts
-    # without scipy, SALib and the sweep machinery.
-    if name == "sweep":
-        from sim.sweeps import sweep
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    import importlib
 
-        return sweep
-    if name == "analyze":
-        import sim.analyze
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
 
-        return sim.analyze
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,13 +1,14 @@
-"""``run(...)``: one simulation run, as the CLI, sweeps and notebooks use it."""
+"""``run(...)``: one simulation run, as the CLI, sweeps, calibration and notebooks use it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sim.model import DEFAULT_SCENARIO, PatrolModel
-from sim.results import RunResult
-from sim.scenario import ScenarioSpec
+from sim.core.model import PatrolModel
+from sim.io.results import RunResult
+from sim.scenario.loading import DEFAULT_SCENARIO
+from sim.scenario.schema import ScenarioSpec
 
 
 def run(scenario: str | Path | ScenarioSpec = DEFAULT_SCENARIO, *, seed: int | None = None,

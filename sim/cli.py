@@ -13,25 +13,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ScenarioError
+from sim.errors import InputError, SetupError
 
 log = logging.getLogger("sim")
-
-SUMMARY_LINES = [
-    ("standoffs", "standoffs", "{}"),
-    ("standoffs_between_forces", "  between forces", "{}"),
-    ("villager_blockades", "  villager blockades", "{}"),
-    ("standoff_hours", "standoff hours", "{:.1f}"),
-    ("max_consecutive_standoff_days", "most consecutive days with a standoff", "{}"),
-    ("trips", "civilian trips", "{:,}"),
-    ("trips_delayed", "  delayed", "{:,}"),
-    ("trips_rerouted", "  rerouted", "{:,}"),
-    ("vehicle_hours_delay", "vehicle-hours of civilian delay", "{:,.1f}"),
-    ("travel_time_index", "travel-time index", "{:.4f}"),
-    ("missions", "patrol missions", "{}"),
-    ("missions_turned_back", "  turned back", "{}"),
-    ("blocking_positions", "blocking positions deployed", "{}"),
-]
 
 
 def parse_value(text: str) -> Any:
@@ -48,16 +32,17 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ScenarioError.single("command line", "--set", f"= {item!r} is not NAME=VALUE",
-                                       "e.g. --set forces.US.posture.block=0.5")
+            raise InputError.single("command line", "--set", f"= {item!r} is not NAME=VALUE",
+                                    "e.g. --set forces.US.posture.block=0.5")
         out[name.strip()] = parse_value(value.strip())
     return out
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its logs."""
-    from sim.model import PatrolModel, resolve_seed
-    from sim.results import RunResult, check_out_folder
+    from sim.core.model import PatrolModel, resolve_seed
+    from sim.io.results import RunResult, check_out_folder
+    from sim.io.summary import summary_lines
 
     seed = resolve_seed(args.seed)
     model = PatrolModel(args.scenario, rng=seed, days=args.days, **parse_overrides(args.set))
@@ -72,15 +57,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         spec = model.spec
         print(f"{spec.name}: {spec.title}")
         print(f"seed {seed}, {spec.days:g} days from {spec.start:%Y-%m-%d}")
-        for key, label, fmt in SUMMARY_LINES:
-            print(f"  {label:<40} {fmt.format(result.summary[key])}")
+        for line in summary_lines(result.summary):
+            print(line)
     print(f"wrote {out}/ (standoffs, trips, missions, timeseries, run.json)")
     return 0
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     """List the shipped scenarios, one line each."""
-    from sim.scenario import read_raw, shipped_scenarios
+    from sim.scenario.loading import read_raw, shipped_scenarios
 
     for name, path in shipped_scenarios().items():
         print(f"{name:<22} {read_raw(path).get('title', '')}")
@@ -89,9 +74,9 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 def cmd_network(args: argparse.Namespace) -> int:
     """Validate and summarise a network (the built-in one by default)."""
-    from sim.network import RoadNetwork
+    from sim.io.networks import load_network
 
-    network = RoadNetwork.load(args.file or "builtin")
+    network = load_network(args.file or "builtin")
     s = network.summary()
     print(f"network: {s['source']}")
     print(f"  nodes {s['nodes']:,}, named places {s['places']}", end="")
@@ -110,8 +95,8 @@ def cmd_network(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario files (schema, places, forces) without running them."""
-    from sim.scenario import load_scenario
-    from sim.world import build_network
+    from sim.scenario.binding import build_network
+    from sim.scenario.loading import load_scenario
 
     for ref in args.scenarios:
         spec, path = load_scenario(ref, parse_overrides(args.set))
@@ -123,13 +108,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep file's design, locally or on a Dask cluster."""
-    from sim.sweeps import sweep
+    from sim.experiments.runner import sweep
+    from sim.experiments.spec import load_sweep
+    from sim.io.sweep_folder import run_files
 
-    table = sweep(args.spec, out=args.out, workers=args.workers, scheduler=args.scheduler,
-                  replicates=args.replicates, sample=args.sample, days=args.days,
-                  resume=args.resume, quiet=args.quiet, keep_logs=args.keep_logs)
+    name = load_sweep(args.spec, replicates=args.replicates, sample=args.sample,
+                      days=args.days)[0].name
+    out = args.out or f"sweeps/{name}"
+    try:
+        table = sweep(args.spec, out=out, workers=args.workers, scheduler=args.scheduler,
+                      replicates=args.replicates, sample=args.sample, days=args.days,
+                      resume=args.resume, quiet=args.quiet, keep_logs=args.keep_logs)
+    except KeyboardInterrupt:
+        saved = len(run_files(out)) if Path(out).is_dir() else 0
+        command = ["sim", "sweep", args.spec, "--out", out]
+        for flag, value in (("--replicates", args.replicates), ("--sample", args.sample),
+                            ("--days", args.days)):
+            if value is not None:
+                command += [flag, f"{value:g}"]
+        print(f"interrupted: {saved} runs are saved in {out}/; continue with: "
+              f"{' '.join(command)} --resume", file=sys.stderr)
+        return 130
     failed = int((table["status"] == "failed").sum())
-    out = args.out or f"sweeps/{table.attrs.get('name', '')}"
     print(f"{len(table)} runs, {failed} failed; wrote {out}/ (runs.parquet, points.parquet, "
           "design.parquet, sweep.json)")
     if failed:
@@ -140,7 +140,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_rerun(args: argparse.Namespace) -> int:
     """Re-run one run of a sweep alone, write its logs, and compare with the sweep's row."""
-    from sim.rerun import rerun
+    from sim.experiments.rerun import rerun
 
     result, row, mismatches = rerun(args.folder, args.run_id)
     out = Path(args.out) if args.out else Path(args.folder) / "reruns" / f"run-{args.run_id:06d}"
@@ -163,18 +163,22 @@ def cmd_rerun(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Draw every figure of a run folder or a sweep folder as PNG."""
-    folder = Path(args.folder)
-    if (folder / "sweep.json").is_file():
-        from sim.sweepplot import plot_sweep
+    from sim.io.sweep_folder import is_sweep_folder, read_sweep
 
-        written = plot_sweep(folder, args.out)
+    folder = Path(args.folder)
+    if is_sweep_folder(folder):
+        from sim.experiments.analyze import indices_for
+        from sim.viz.sweep_figures import key_outputs, plot_sweep
+
+        indices = indices_for(folder, key_outputs(read_sweep(folder).outputs))
+        written = plot_sweep(folder, args.out, sensitivity_indices=indices or None)
     elif (folder / "run.json").is_file():
-        from sim.plot import plot_run
+        from sim.viz.run_figures import plot_run
 
         written = plot_run(folder, args.out)
     else:
-        raise ScenarioError.single(str(folder), "folder", "is neither a run nor a sweep folder",
-                                   "give a folder written by `sim run` or `sim sweep`")
+        raise InputError.single(str(folder), "folder", "is neither a run nor a sweep folder",
+                                "give a folder written by `sim run` or `sim sweep`")
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -182,7 +186,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_animate(args: argparse.Namespace) -> int:
     """Animate a window of a run as a GIF (or MP4)."""
-    from sim.animate import animate
+    from sim.viz.animation import animate
 
     _require_run(args.folder)
     out = animate(args.folder, args.out, start=args.start, hours=args.hours,
@@ -193,7 +197,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a run's network, standoffs and trips as GeoJSON."""
-    from sim.export import export_geojson
+    from sim.io.geojson import export_geojson
 
     _require_run(args.folder)
     for path in export_geojson(args.folder, args.out):
@@ -203,7 +207,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Serve the app in a browser (offline), or fetch its browser assets once."""
-    from sim.app_assets import fetch_assets, serve
+    from sim.viz.app_assets import fetch_assets, serve
 
     if args.fetch_assets:
         folder, fetched = fetch_assets()
@@ -215,8 +219,8 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 def _require_run(folder: str) -> None:
     if not (Path(folder) / "run.json").is_file():
-        raise ScenarioError.single(folder, "folder", "is not a run folder (no run.json)",
-                                   "give a folder written by `sim run`")
+        raise InputError.single(folder, "folder", "is not a run folder (no run.json)",
+                                "give a folder written by `sim run`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -316,11 +320,14 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except ScenarioError as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
 
 

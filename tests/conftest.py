@@ -139,3 +139,19 @@ def two_patrols(us=None, ru=None, us_posture=None, ru_posture=None, encounters=N
         **(tables or {}),
     }
     return 'rivalries = [["US", "RU"]]\n' + toml_tables(body)
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """The ``sim`` command in this process: ``run_cli(*args, cwd=...)`` → (status, out, err)."""
+    from sim.cli import main
+
+    def run(*args, cwd=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        status = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return run

@@ -27,9 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from sim import app_assets
-from sim.app_assets import fetch_assets, missing_assets, require_assets, server_command, server_env
-from sim.errors import ScenarioError
+from sim.errors import InputError, SetupError
+from sim.viz import app_assets
+from sim.viz.app_assets import (
+    fetch_assets,
+    missing_assets,
+    require_assets,
+    server_command,
+    server_env,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -46,7 +52,7 @@ def skip_or_fail(reason: str) -> None:
 
 def test_sliders_set_their_scenario_parameters():
     """Each slider's keyword sets its dotted scenario parameter; villagers' sets every community."""
-    from sim.app import AppModel
+    from sim.viz.app import AppModel
 
     m = AppModel(us_block=0.2, ru_derik_per_day=2.0, trips_per_day=0, villagers_block=0.9,
                  seed="11")
@@ -59,7 +65,7 @@ def test_sliders_set_their_scenario_parameters():
 
 def test_unset_sliders_keep_the_baseline():
     """A keyword left as None keeps the baseline scenario's value."""
-    from sim.app import AppModel, baseline
+    from sim.viz.app import AppModel, baseline
 
     m = AppModel(seed=1)
     assert m.spec.forces["US"].posture.block == baseline().forces["US"].posture.block
@@ -68,7 +74,7 @@ def test_unset_sliders_keep_the_baseline():
 
 def test_a_step_advances_step_min_and_collects_once():
     """One app step is ``step_min`` simulated minutes and one row of the time series."""
-    from sim.app import AppModel
+    from sim.viz.app import AppModel
 
     m = AppModel(seed=7, step_min=30)
     for _ in range(3):
@@ -80,7 +86,7 @@ def test_a_step_advances_step_min_and_collects_once():
 
 def test_the_app_model_stops_at_the_horizon():
     """``running`` turns False at the horizon, so Play stops there."""
-    from sim.app import AppModel
+    from sim.viz.app import AppModel
 
     m = AppModel(seed=7, days=0.25, step_min=60)
     steps = 0
@@ -92,9 +98,9 @@ def test_the_app_model_stops_at_the_horizon():
 
 def test_a_bad_seed_is_refused_by_name():
     """Text in the seed box that is not a whole number is refused, naming the field."""
-    from sim.app import AppModel
+    from sim.viz.app import AppModel
 
-    with pytest.raises(ScenarioError, match="seed"):
+    with pytest.raises(InputError, match="seed"):
         AppModel(seed="seven")
 
 
@@ -102,15 +108,15 @@ def test_every_slider_is_a_keyword_mesa_accepts():
     """SolaraViz rebuilds the model with ``type(model)(**params)``: Mesa's own check passes."""
     from mesa.visualization.solara_viz import _check_model_params
 
-    from sim.app import AppModel, model_params
+    from sim.viz.app import AppModel, model_params
 
     _check_model_params(AppModel.__init__, model_params())
 
 
 def test_the_map_draws_everyone_on_the_network():
     """The map holds one marker per patrol, helicopter, standoff and civilian vehicle."""
-    from sim.app import AppModel, draw_map
-    from sim.positions import snapshot
+    from sim.viz.app import AppModel, draw_map
+    from sim.viz.positions import snapshot
 
     m = AppModel(seed=7, us_block=1.0, ru_derik_per_day=3.0)
     while not m.encounters.active and m.running:
@@ -135,7 +141,7 @@ def test_the_assets_are_the_packages_solaras_page_loads():
 
 def test_a_missing_cache_says_how_to_fetch_it(tmp_path):
     """Without the assets the app refuses to start and names the one-time fix."""
-    with pytest.raises(ScenarioError, match=r"sim app --fetch-assets"):
+    with pytest.raises(SetupError, match=r"sim app --fetch-assets"):
         require_assets(tmp_path)
 
 
@@ -198,7 +204,7 @@ def test_a_tarball_failing_its_checksum_is_refused(tmp_path, fake_registry, monk
         raise OSError("npm is not installed")
 
     monkeypatch.setattr(app_assets, "_npm_pack", no_npm)
-    with pytest.raises(ScenarioError, match="checksum"):
+    with pytest.raises(SetupError, match="checksum"):
         fetch_assets(tmp_path)
     assert not (tmp_path / "@scope/pkg@1.0.0").exists()
 
@@ -221,12 +227,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
-    """``solara run sim.app`` on the offline asset cache; yields (url, server log)."""
+    """``solara run sim.viz.app`` on the offline asset cache; yields (url, server log)."""
     if not CHROMIUM.exists():
         skip_or_fail(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
     try:
         folder, _ = fetch_assets()
-    except ScenarioError as exc:
+    except SetupError as exc:
         skip_or_fail(f"Solara's browser assets cannot be prepared: {exc}")
     tmp = tmp_path_factory.mktemp("app")
     port, log = _free_port(), tmp / "server.log"
@@ -262,6 +268,7 @@ def _trips(text: str) -> int:
     return int(re.search(r"Trips under way: (\d+)", text)[1])
 
 
+@pytest.mark.slow
 def test_the_page_shows_the_map_and_a_slider_changes_a_counter(app_server, tmp_path):
     """The page loads offline with map, counters and plots; a slider applies on Reset.
 

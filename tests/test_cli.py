@@ -1,4 +1,4 @@
-"""The ``sim`` command, run as a user runs it: in a subprocess, with real files."""
+"""The ``sim`` command as a user runs it (a subprocess where it matters), with real files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.results import LOGS
+from sim.io.results import LOGS
 from tests.conftest import line_nodes, write_graphml
 
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
@@ -56,42 +56,41 @@ def test_sim_run_takes_a_file_path_and_chooses_an_output_folder(tmp_path):
     (["run", "derik-june-2020", "--seed", "-1"], "seed = -1 must be an integer >= 0"),
     (["run", "nowhere"], "nowhere: scenario is neither a file nor a shipped scenario"),
 ])
-def test_bad_input_exits_2_with_one_clear_message_and_writes_nothing(tmp_path, args, message):
+def test_bad_input_exits_2_with_one_clear_message_and_writes_nothing(tmp_path, args, message,
+                                                                   run_cli):
     (tmp_path / "bad.toml").write_text("name = \n")
-    proc = sim_cli(*args, "--out", "out", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert message in proc.stderr and "Traceback" not in proc.stderr
+    status, _, err = run_cli(*args, "--out", "out", cwd=tmp_path)
+    assert status == 2
+    assert message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
 
-def test_sim_scenarios_lists_each_shipped_scenario_on_one_line():
-    lines = sim_cli("scenarios", check=True).stdout.splitlines()
+def test_sim_scenarios_lists_each_shipped_scenario_on_one_line(run_cli):
+    lines = run_cli("scenarios")[1].splitlines()
     names = [line.split()[0] for line in lines]
     assert names == sorted(["derik-june-2020", "qasr-dib-base", "us-drawdown",
                             "joint-patrol-surge", "villagers-resist", "deconfliction"])
 
 
-def test_sim_network_summarises_the_builtin_network():
-    out = sim_cli("network", check=True).stdout
+def test_sim_network_summarises_the_builtin_network(run_cli):
+    out = run_cli("network")[1]
     assert "nodes 34, named places 34" in out and "roads 41" in out
 
 
-def test_sim_network_validates_a_users_file_and_says_what_it_dropped(tmp_path):
+def test_sim_network_validates_a_users_file_and_says_what_it_dropped(tmp_path, run_cli):
     nodes = {**line_nodes("abc"), "z": (37.05, 42.05)}
     path = write_graphml(tmp_path / "my-roads.graphml", nodes,
                          [("a", "b", 1, 50), ("b", "c", 2, 50)])
-    out = sim_cli("network", path, check=True).stdout
+    out = run_cli("network", path)[1]
     assert "nodes 3" in out and "dropped 1 nodes outside the largest strongly" in out
     broken = tmp_path / "broken.graphml"
     broken.write_text("<graphml>")
-    proc = sim_cli("network", broken)
-    assert proc.returncode == 2 and "broken.graphml: network is not readable GraphML" in (
-        proc.stderr)
+    status, _, err = run_cli("network", broken)
+    assert status == 2 and "broken.graphml: network is not readable GraphML" in err
 
 
-def test_sim_validate_checks_every_shipped_scenario():
-    out = sim_cli("validate", "derik-june-2020", "qasr-dib-base", "deconfliction",
-                  check=True).stdout
+def test_sim_validate_checks_every_shipped_scenario(run_cli):
+    out = run_cli("validate", "derik-june-2020", "qasr-dib-base", "deconfliction")[1]
     assert out.count("ok: ") == 3
 
 
@@ -100,6 +99,7 @@ def complete(folder: Path) -> bool:
         (folder / f"{name}.parquet").is_file() for name in LOGS)
 
 
+@pytest.mark.slow
 def test_a_killed_run_never_leaves_a_folder_that_looks_complete(tmp_path):
     """SIGKILL at several moments: the output folder is absent or whole, never partial."""
     out = tmp_path / "out"
@@ -115,3 +115,42 @@ def test_a_killed_run_never_leaves_a_folder_that_looks_complete(tmp_path):
         assert visible in ([], ["out"])
     sim_cli("run", "derik-june-2020", "--seed", 1, "--days", 2, "--out", out, "-q", check=True)
     assert complete(out)
+
+
+def test_a_run_from_a_relative_path_can_be_drawn_and_exported_from_any_folder(tmp_path,
+                                                                            run_cli):
+    """A relative scenario naming a relative network records the network's absolute path."""
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    nodes = line_nodes("abc")
+    write_graphml(project / "sub" / "roads.graphml", nodes, [("a", "b", 5, 50),
+                                                             ("b", "c", 5, 50)])
+    places = "\n".join(f"[places.{n}]\nlat = {lat}\nlon = {lon}\nkind = \"town\"\n"
+                        f"population = 5000\n" for n, (lat, lon) in nodes.items())
+    (project / "sub" / "mine.toml").write_text(
+        'name = "mine"\ndays = 1\nnetwork = "roads.graphml"\n[forces.US]\n' + places)
+    status, _, err = run_cli("run", "sub/mine.toml", "--seed", 1, "--out", "runs/mine", "-q",
+                             cwd=project)
+    assert status == 0, err
+    record = json.loads((project / "runs" / "mine" / "run.json").read_text())
+    source = record["provenance"]["network"]["source"]
+    assert Path(source).is_absolute() and Path(source).is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    status, _, err = run_cli("export", project / "runs" / "mine", "--geojson", "--out", "gj",
+                             cwd=elsewhere)
+    assert status == 0, err
+    assert (elsewhere / "gj" / "network.geojson").is_file()
+
+
+def test_a_missing_tool_is_a_setup_error_with_exit_1_not_bad_input(tmp_path, run_cli,
+                                                                   monkeypatch):
+    """An MP4 needs ffmpeg: without it on the PATH, say so and how to get it (exit 1)."""
+    status, _, err = run_cli("run", "derik-june-2020", "--seed", 1, "--days", 1, "--out",
+                             tmp_path / "r", "-q")
+    assert status == 0, err
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools-here"))
+    status, _, err = run_cli("animate", tmp_path / "r", "--out", tmp_path / "film.mp4")
+    assert status == 1
+    assert "ffmpeg, which is not installed" in err and "or write a .gif" in err
+    assert not (tmp_path / "film.mp4").exists()

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from SALib.sample import sobol as salib_sobol
 
-from sim.analyze import morris_indices, sobol_indices
-from sim.design import design_seed, expand_runs, make_design, nolh_matrix, run_seed
-from sim.sweepspec import SweepSpec
+from sim.experiments.analyze import morris_indices, sobol_indices
+from sim.experiments.designs import design_seed, expand_runs, make_design, nolh_matrix, run_seed
+from sim.experiments.spec import SweepSpec
 
 
 def spec_of(kind: str, params: dict, **design) -> SweepSpec:
@@ -128,3 +128,11 @@ def test_run_seeds_are_spawned_from_the_master_and_paired_under_common_random_nu
     assert paired["seed"].nunique() == 3
     assert run_seed(43, 4, 1, False) != run_seed(42, 4, 1, False)
     assert all(0 <= s < 2**63 for s in runs["seed"])
+
+
+def test_every_design_kind_has_exactly_one_sampler():
+    """The registry and the sweep file's allowed kinds are the same list."""
+    from sim.experiments.designs import SAMPLERS
+    from sim.experiments.spec import DESIGNS
+
+    assert list(SAMPLERS) == list(DESIGNS)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.ema
+import sim.experiments.ema
 
 with warnings.catch_warnings():  # the workbench warns at import about back-ends it lacks
     warnings.simplefilter("ignore")
@@ -32,6 +32,7 @@ def test_emas_perform_experiments_runs_the_model_with_its_sampled_values():
     assert outcomes["vehicle_hours_delay"][0] == pytest.approx(direct["vehicle_hours_delay"])
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # inside EMA's PRIM
 def test_prim_scenario_discovery_runs_on_the_experiments():
     model = sim.ema.model(days=2, outcomes=("standoffs", "vehicle_hours_delay"))

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.encounters import (
+from sim.core.rules import (
     Side,
     decide_outcome,
     give_way_probability,

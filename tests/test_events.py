@@ -2,7 +2,7 @@
 
 import pytest
 
-from sim.events import PRIORITY_MOVE, PRIORITY_OPEN, EventQueue
+from sim.core.events import PRIORITY_MOVE, PRIORITY_OPEN, EventQueue
 
 
 def test_events_run_by_time_then_priority_then_in_the_order_scheduled():

@@ -15,11 +15,12 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 
 import sim
-from sim import plot, sweepplot
-from sim.animate import animate
-from sim.export import export_geojson
-from sim.maps import Projection
-from sim.network import RoadNetwork
+from sim.io.geojson import export_geojson
+from sim.io.networks import builtin_network
+from sim.viz import run_figures as plot
+from sim.viz import sweep_figures as sweepplot
+from sim.viz.animation import animate
+from sim.viz.maps import Projection
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_the_projection_is_metric():
 
 def test_the_network_map_draws_every_road_and_place_in_kilometres():
     ax = plot.network_map()
-    network = RoadNetwork.builtin()
+    network = builtin_network()
     roads = sum(len(c.get_segments()) for c in ax.collections if isinstance(c, LineCollection))
     assert roads == 41
     markers = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
@@ -98,7 +99,7 @@ def test_every_figure_accepts_an_axes_to_draw_into(run):
 
     figure = Figure()
     axes = figure.subplots(2, 3).ravel()
-    for ax, draw in zip(axes, plot.RUN_FIGURES.values(), strict=True):
+    for ax, draw in zip(axes, plot.RUN_CHARTS.values(), strict=True):
         assert draw(run, ax=ax) is ax
 
 
@@ -107,12 +108,13 @@ def test_sim_plot_writes_every_run_figure_as_png(run_dir, tmp_path):
                            str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(tmp_path.glob("*.png"))
-    assert {p.stem for p in pngs} == set(plot.RUN_FIGURES)
+    assert {p.stem for p in pngs} == set(plot.RUN_CHARTS)
     for png in pngs:
         with Image.open(png) as image:
             assert image.size[0] > 500
 
 
+@pytest.mark.slow
 def test_the_animation_has_a_frame_per_step_and_a_moving_clock(run_dir, tmp_path):
     out = animate(run_dir, tmp_path / "run.gif", hours=2, step_min=10, fps=5, dpi=50)
     with Image.open(out) as gif:

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.model import REPORTERS, PatrolModel
-from sim.results import LOGS, RunResult
-from sim.scenario import shipped_scenarios
+from sim.core.model import REPORTERS, PatrolModel
+from sim.io.results import LOGS, RunResult
+from sim.scenario.loading import shipped_scenarios
 
 MESA_35 = tuple(int(x) for x in mesa.__version__.split(".")[:2]) >= (3, 5)
 
@@ -133,9 +133,9 @@ def test_batch_run_with_mesas_own_rng_argument_is_reproducible():
 def test_seed_and_rng_are_one_seed_and_must_agree():
     """seed= and rng= are aliases; two different values are refused."""
     assert PatrolModel(seed=9, days=1).seed == PatrolModel(rng=9, days=1).seed == 9
-    with pytest.raises(sim.ScenarioError, match="disagree"):
+    with pytest.raises(sim.InputError, match="disagree"):
         PatrolModel(seed=1, rng=2)
-    with pytest.raises(sim.ScenarioError, match="must be an integer"):
+    with pytest.raises(sim.InputError, match="must be an integer"):
         PatrolModel(seed=-3)
     drawn = PatrolModel(days=1)
     assert isinstance(drawn.seed, int)  # recorded, so the run can be repeated

@@ -7,9 +7,10 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from sim.errors import ScenarioError
-from sim.network import RoadNetwork, haversine_km, road_key
-from sim.osm import parse_maxspeed
+from sim.core.network import haversine_km, road_key
+from sim.errors import InputError
+from sim.io.graphml import parse_maxspeed
+from sim.io.networks import builtin_network, read_graphml
 from tests.conftest import line_nodes, write_graphml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,7 @@ def seeds(name):
 
 def test_builtin_network_holds_every_place_and_road_of_the_seeds():
     """All 34 places at their coordinates and all 41 roads with their lengths."""
-    network = RoadNetwork.builtin()
+    network = builtin_network()
     places, roads = seeds("places.csv"), seeds("roads.csv")
     assert len(places) == 34 and len(roads) == 41
     for row in places:
@@ -51,7 +52,7 @@ def test_package_data_is_derived_from_the_seeds_unchanged():
 
 def test_estimated_road_lengths_are_at_least_the_straight_line_distance():
     """No road is shorter than the great-circle distance between its ends."""
-    network = RoadNetwork.builtin()
+    network = builtin_network()
     for u, v, data in network.graph.edges(data=True):
         straight = haversine_km(network.lat(u), network.lon(u), network.lat(v), network.lon(v))
         assert data["length_km"] >= straight * 0.99, (u, v)
@@ -59,7 +60,7 @@ def test_estimated_road_lengths_are_at_least_the_straight_line_distance():
 
 def test_route_from_qamishli_to_derik_follows_the_m4_and_the_derik_road():
     """93.7 km by the sourced road, against about 90 km in the sources."""
-    network = RoadNetwork.builtin()
+    network = builtin_network()
     route = network.route("qamishli", "derik")
     assert route.nodes[0] == "qamishli" and route.nodes[-1] == "derik"
     assert "qahtaniyah" in route.nodes and "kar_qahfak" in route.nodes
@@ -71,7 +72,7 @@ def test_route_from_qamishli_to_derik_follows_the_m4_and_the_derik_road():
 
 def test_detour_avoids_closed_roads_and_places_or_reports_none():
     """A closed road is routed around; a closed destination has no detour."""
-    network = RoadNetwork.builtin()
+    network = builtin_network()
     direct = network.route("jawadiyah", "derik")
     closed = {road_key("jct_girke_lege", "kar_qahfak")}
     detour = network.detour("jawadiyah", "derik", closed, set())
@@ -107,7 +108,7 @@ def test_an_osmnx_graphml_export_loads_with_its_quirks(tmp_path):
     graph.add_edge("9", "1", length="900", highway="track")  # one-way dead end: not strongly
     path = tmp_path / "city.graphml"
     nx.write_graphml(graph, path)
-    network = RoadNetwork.from_graphml(path)
+    network = read_graphml(path)
     assert network.n_dropped == 1 and "9" not in network.graph
     assert network.length_km("1", "2") == pytest.approx(1.0005)
     assert network.graph.edges["1", "2"]["speed_kmh"] == pytest.approx(40.2336)  # fastest kept
@@ -121,8 +122,8 @@ def test_a_disconnected_network_file_is_rejected(tmp_path):
     nodes = line_nodes("abcd")
     path = write_graphml(tmp_path / "islands.graphml", nodes,
                          [("a", "b", 1, 50), ("c", "d", 1, 50)])
-    with pytest.raises(ScenarioError, match=r"islands\.graphml: network is disconnected"):
-        RoadNetwork.from_graphml(path)
+    with pytest.raises(InputError, match=r"islands\.graphml: network is disconnected"):
+        read_graphml(path)
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -134,8 +135,8 @@ def test_an_empty_or_broken_network_file_is_rejected(tmp_path, content, message)
     """Empty or unparsable files give an error naming the file."""
     path = tmp_path / "broken.graphml"
     path.write_text(content)
-    with pytest.raises(ScenarioError, match=f"broken.graphml: network {message}"):
-        RoadNetwork.from_graphml(path)
+    with pytest.raises(InputError, match=f"broken.graphml: network {message}"):
+        read_graphml(path)
 
 
 def test_network_files_without_coordinates_or_with_bad_lengths_are_rejected(tmp_path):
@@ -147,13 +148,13 @@ def test_network_files_without_coordinates_or_with_bad_lengths_are_rejected(tmp_
     graph.add_edge("1", "3", length="-5")
     path = tmp_path / "bad.graphml"
     nx.write_graphml(graph, path)
-    with pytest.raises(ScenarioError) as err:
-        RoadNetwork.from_graphml(path)
+    with pytest.raises(InputError) as err:
+        read_graphml(path)
     text = str(err.value)
     assert "node 2 lacks numeric x/y" in text and "edge 1->3 length = -5 must be > 0" in text
 
 
 def test_a_missing_network_file_is_named(tmp_path):
     """The path is in the message."""
-    with pytest.raises(ScenarioError, match=r"nowhere\.graphml: network does not exist"):
-        RoadNetwork.from_graphml(tmp_path / "nowhere.graphml")
+    with pytest.raises(InputError, match=r"nowhere\.graphml: network does not exist"):
+        read_graphml(tmp_path / "nowhere.graphml")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.errors import ScenarioError
-from sim.results import LOGS, RunResult
+from sim.errors import InputError
+from sim.io.results import LOGS, RunResult
 
 REQUIRED = {
     "standoffs": ["standoff_id", "start", "end", "duration_h", "place", "lat", "lon", "road",
@@ -86,6 +86,14 @@ def test_rewriting_a_run_folder_replaces_it_but_other_folders_are_never_overwrit
     precious = tmp_path / "thesis"
     precious.mkdir()
     (precious / "chapter1.tex").write_text("...")
-    with pytest.raises(ScenarioError, match="exists and is not a run folder"):
+    with pytest.raises(InputError, match="exists and is not a run folder"):
         baseline_run.write(precious)
     assert (precious / "chapter1.tex").read_text() == "..."
+
+
+def test_a_run_of_a_scenario_spec_records_its_name_not_its_repr():
+    """``sim.run(spec)`` names the scenario in the provenance as a reader would."""
+    spec = sim.load_scenario("derik-june-2020", {"days": 0.5})[0]
+    result = sim.run(spec, seed=1)
+    assert result.provenance["scenario_ref"] == "derik-june-2020"
+    assert result.provenance["scenario_sha256"] == spec.content_hash()

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.errors import ScenarioError
-from sim.scenario import load_scenario, read_raw, resolve_path
-from sim.world import build_network
+from sim.errors import InputError
+from sim.scenario.binding import build_network
+from sim.scenario.loading import load_scenario, read_raw, resolve_path
 
 BASELINE = resolve_path("derik-june-2020")
 
@@ -26,7 +26,7 @@ def check(path):
 
 
 def error_of(path) -> str:
-    with pytest.raises(ScenarioError) as err:
+    with pytest.raises(InputError) as err:
         check(path)
     return str(err.value)
 
@@ -120,19 +120,19 @@ def test_an_unknown_force_in_a_rivalry_or_mission_is_named(write_scenario):
 def test_an_extends_cycle_is_refused(tmp_path):
     (tmp_path / "a.toml").write_text('extends = "b"\nname = "a"\n')
     (tmp_path / "b.toml").write_text('extends = "a"\nname = "b"\n')
-    with pytest.raises(ScenarioError, match="extends forms a cycle"):
+    with pytest.raises(InputError, match="extends forms a cycle"):
         load_scenario(tmp_path / "a.toml")
 
 
 def test_an_override_of_a_parameter_that_does_not_exist_is_refused():
-    with pytest.raises(ScenarioError, match=re.escape(
+    with pytest.raises(InputError, match=re.escape(
             "forces.US.posture.blok is not a scenario parameter (did you mean "
             "forces.US.posture.block")):
         load_scenario("derik-june-2020", {"forces.US.posture.blok": 0.5})
 
 
 def test_an_unknown_scenario_name_lists_the_shipped_ones():
-    with pytest.raises(ScenarioError, match="shipped: deconfliction, derik-june-2020"):
+    with pytest.raises(InputError, match="shipped: deconfliction, derik-june-2020"):
         load_scenario("no-such-scenario")
 
 
@@ -218,7 +218,7 @@ def test_any_mutated_value_gives_a_valid_scenario_or_a_scenario_error(tmp_path, 
     path.write_text(toml_dump(raw), encoding="utf-8")
     try:
         spec = check(path)
-    except ScenarioError as exc:
+    except InputError as exc:
         assert "mutated.toml" in str(exc)
         assert ".".join(leaf[-1:]) in str(exc) or leaf[0] in str(exc)
     else:
@@ -242,5 +242,5 @@ def test_any_unknown_key_is_named_in_the_error(tmp_path, key, table):
     node[key] = 1
     path = tmp_path / "extra.toml"
     path.write_text(toml_dump(raw), encoding="utf-8")
-    with pytest.raises(ScenarioError, match=f"{key} is not a known key"):
+    with pytest.raises(InputError, match=f"{key} is not a known key"):
         check(Path(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -17,7 +18,8 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.sweeps import sweep
+from sim.errors import InputError
+from sim.experiments.runner import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONWARNINGS": "error"}
@@ -71,6 +73,7 @@ def test_a_sweep_gives_one_row_per_run_with_parameters_seed_and_figures(small, t
     assert len(manifest["spec_sha256"]) == 64 and manifest["sessions"][0]["host"]
 
 
+@pytest.mark.slow
 def test_the_table_is_identical_whatever_the_workers_or_executor(small, tmp_path):
     """In this process, two local workers, and a real Dask cluster: the same rows."""
     from distributed import LocalCluster
@@ -84,15 +87,15 @@ def test_the_table_is_identical_whatever_the_workers_or_executor(small, tmp_path
     pd.testing.assert_frame_equal(serial, dask)
 
 
-def test_rerun_gives_the_sweeps_row_and_writes_the_runs_logs(small, tmp_path):
+def test_rerun_gives_the_sweeps_row_and_writes_the_runs_logs(small, tmp_path, run_cli):
     sweep(small, out=tmp_path / "s", workers=0, quiet=True)
-    proc = cli("rerun", tmp_path / "s", 6)
-    assert proc.returncode == 0, proc.stderr
-    assert "identical to the sweep's row" in proc.stdout
+    status, out, err = run_cli("rerun", tmp_path / "s", 6)
+    assert status == 0, err
+    assert "identical to the sweep's row" in out
     logs = tmp_path / "s" / "reruns" / "run-000006"
     assert (logs / "standoffs.parquet").is_file() and (logs / "run.json").is_file()
-    proc = cli("rerun", tmp_path / "s", 99)
-    assert proc.returncode == 2 and "run = 99 is not a run of this sweep" in proc.stderr
+    status, out, err = run_cli("rerun", tmp_path / "s", 99)
+    assert status == 2 and "run = 99 is not a run of this sweep" in err
 
 
 def test_common_random_numbers_pair_replicates_across_points(tmp_path):
@@ -103,17 +106,28 @@ def test_common_random_numbers_pair_replicates_across_points(tmp_path):
     assert json.loads((tmp_path / "s" / "sweep.json").read_text())["common_random_numbers"]
 
 
+def start_sweep(path: Path, out: Path, replicates: int, days: int, workers: int,
+                **popen) -> subprocess.Popen:
+    """Write the small sweep at a larger size and start ``sim sweep`` on it, quietly."""
+    path.write_text(SMALL.replace("replicates = 2", f"replicates = {replicates}").replace(
+        "days = 1", f"days = {days}"))
+    return subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
+                             "--workers", str(workers), "-q"], env=ENV, **popen)
+
+
+def wait_for_runs(out: Path, n: int, timeout_s: float = 120) -> None:
+    """Until ``n`` run files are written (or the timeout passes)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and len(list((out / "runs").glob("run-*.parquet"))) < n:
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
 def test_a_sweep_killed_at_any_moment_resumes_without_losing_or_repeating_a_run(tmp_path):
     """SIGKILL the whole sweep (workers too) mid-way; --resume finishes it exactly."""
-    path = tmp_path / "kill.toml"
-    path.write_text(SMALL.replace("replicates = 2", "replicates = 6").replace("days = 1",
-                                                                             "days = 3"))
-    out = tmp_path / "s"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(path), "--out", str(out),
-                             "--workers", "2", "-q"], env=ENV, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list((out / "runs").glob("run-*.parquet"))) < 5:
-        time.sleep(0.05)
+    path, out = tmp_path / "kill.toml", tmp_path / "s"
+    proc = start_sweep(path, out, replicates=6, days=3, workers=2, start_new_session=True)
+    wait_for_runs(out, 5)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     finished = len(list((out / "runs").glob("run-*.parquet")))
@@ -128,19 +142,115 @@ def test_a_sweep_killed_at_any_moment_resumes_without_losing_or_repeating_a_run(
     assert len(sessions) == 2
 
 
-def test_resuming_with_a_changed_sweep_is_refused(small, tmp_path):
-    sweep(small, out=tmp_path / "s", workers=0, quiet=True)
-    small.write_text(SMALL.replace("values = [0.2, 0.9]", "values = [0.2, 0.8]"))
-    proc = cli("sweep", small, "--out", tmp_path / "s", "--resume")
-    assert proc.returncode == 2 and "refused: the sweep (file, options or design) changed" in (
-        proc.stderr)
-    proc = cli("sweep", small, "--out", tmp_path / "s", "--resume", "--replicates", "3")
-    assert proc.returncode == 2 and "refused" in proc.stderr
-    proc = cli("sweep", small, "--out", tmp_path / "s")
-    assert proc.returncode == 2 and "already holds files" in proc.stderr
+def test_resuming_with_a_changed_sweep_is_refused(small, tmp_path, run_cli):
+    path = tmp_path / "one.toml"
+    path.write_text(SMALL.replace("values = [0.5, 3.0]", "values = [0.5]").replace(
+        "replicates = 2", "replicates = 1"))
+    sweep(path, out=tmp_path / "s", workers=0, quiet=True)
+    path.write_text(SMALL.replace("values = [0.5, 3.0]", "values = [0.6]").replace(
+        "replicates = 2", "replicates = 1"))
+    status, _, err = run_cli("sweep", path, "--out", tmp_path / "s", "--resume")
+    assert status == 2 and "refused: the sweep (file, options or design) changed" in err
+    status, _, err = run_cli("sweep", path, "--out", tmp_path / "s", "--resume",
+                             "--replicates", "3")
+    assert status == 2 and "refused" in err
+    status, _, err = run_cli("sweep", path, "--out", tmp_path / "s")
+    assert status == 2 and "already holds files" in err
 
 
-def test_a_run_that_fails_is_recorded_with_its_error_and_seed_and_the_sweep_goes_on(tmp_path):
+#: Processes this test process starts, seen through Python's audit hooks (while recording).
+_STARTED: list | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "subprocess.Popen" and _STARTED is not None:
+        _STARTED.append(args)
+
+
+sys.addaudithook(_audit)
+
+
+def test_a_refused_sweep_starts_no_worker(small, tmp_path):
+    """The folder is checked before any worker process is started (or a cluster reached)."""
+    global _STARTED
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    _STARTED = []
+    try:
+        with pytest.raises(InputError, match="already holds files"):
+            sweep(small, out=tmp_path / "s", workers=2, quiet=True)
+        with pytest.raises(InputError, match="has no sweep to resume"):
+            sweep(small, out=tmp_path / "t", workers=2, quiet=True, resume=True)
+        started, _STARTED = _STARTED, None
+    finally:
+        _STARTED = None
+    assert started == []
+
+
+def test_a_misspelt_output_is_refused_before_any_run(small, tmp_path):
+    """``outputs`` must name summary fields; a typo gets a did-you-mean, and nothing runs."""
+    small.write_text(SMALL.replace("days = 1", 'days = 1\noutputs = ["standoff_hours", '
+                                               '"vehicle_hours_dealy"]'))
+    with pytest.raises(InputError, match=r"'vehicle_hours_dealy' \(did you mean "
+                                         r"'vehicle_hours_delay'\?\)"):
+        sweep(small, out=tmp_path / "s", workers=0, quiet=True)
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_sweep_in_this_process_and_says_how_to_resume(tmp_path):
+    """``--workers 0``: SIGINT ends it with exit 130, the runs saved, and the resume command."""
+    path, out = tmp_path / "long.toml", tmp_path / "s"
+    proc = start_sweep(path, out, replicates=30, days=2, workers=0, stderr=subprocess.PIPE,
+                       text=True)
+    wait_for_runs(out, 2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    saved = len(list((out / "runs").glob("run-*.parquet")))
+    assert f"interrupted: {saved} runs are saved in {out}/" in err
+    assert f"sim sweep {path} --out {out} --resume" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_stray_output_on_a_workers_stdout_neither_hangs_nor_spoils_the_sweep(small, tmp_path):
+    """A library that prints on standard output (here at interpreter start) is ignored."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os\nos.write(1, b'a banner from some library\\n')\n")
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "sim", "sweep", str(small), "--out",
+                           str(tmp_path / "s"), "--workers", "2", "-q"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_parquet(tmp_path / "s" / "runs.parquet")
+    assert len(table) == 8 and (table["status"] == "ok").all()
+    clean = sweep(small, out=tmp_path / "clean", workers=0, quiet=True)
+    pd.testing.assert_frame_equal(table, clean)
+
+
+def test_every_summary_field_is_computed_tabulated_and_printed_from_one_table(small, tmp_path):
+    """The summary, the sweep's columns and ``sim run``'s lines all come from SUMMARY_FIELDS."""
+    from sim.experiments.designs import make_design
+    from sim.experiments.runner import row_schema
+    from sim.experiments.spec import load_sweep
+    from sim.io.summary import SUMMARY_FIELDS, SUMMARY_TYPES, summary_lines
+
+    result = sim.run("derik-june-2020", seed=3, days=1)
+    assert list(result.summary) == ["scenario", "seed", *SUMMARY_TYPES]
+    spec, path = load_sweep(small)
+    schema = row_schema(make_design(spec, path.parent), spec)
+    assert [n for n in schema.names if n in SUMMARY_TYPES] == list(SUMMARY_TYPES)
+    table = sweep(small, out=tmp_path / "s", workers=0, quiet=True)
+    assert set(SUMMARY_TYPES) <= set(table.columns)
+    labelled = [f for f in SUMMARY_FIELDS if f.label]
+    assert len(summary_lines(result.summary)) == len(labelled) == 13
+
+
+def test_a_run_that_fails_is_recorded_with_its_error_and_seed_and_the_sweep_goes_on(tmp_path,
+                                                                                    run_cli):
     """Base and target are each valid, but the same place together: that run fails."""
     path = tmp_path / "fail.toml"
     path.write_text(textwrap.dedent("""
@@ -151,9 +261,9 @@ def test_a_run_that_fails_is_recorded_with_its_error_and_seed_and_the_sweep_goes
         [parameters."missions.ru_derik.target"]
         values = ["derik", "qasr_dib"]
     """))
-    proc = cli("sweep", path, "--out", tmp_path / "s", "--workers", "2", "-q")
-    assert proc.returncode == 0, proc.stderr
-    assert "4 runs, 1 failed" in proc.stdout and "base and target must differ" in proc.stdout
+    status, out, err = run_cli("sweep", path, "--out", tmp_path / "s", "--workers", "2", "-q")
+    assert status == 0, err
+    assert "4 runs, 1 failed" in out and "base and target must differ" in out
     table = pd.read_parquet(tmp_path / "s" / "runs.parquet")
     failed = table[table["status"] == "failed"]
     assert len(failed) == 1 and failed.iloc[0]["seed"] > 0
@@ -180,12 +290,12 @@ BAD = [
 
 @pytest.mark.parametrize(("body", "message"), BAD)
 def test_a_bad_sweep_file_is_refused_before_any_run_and_nothing_is_written(tmp_path, body,
-                                                                          message):
+                                                                          message, run_cli):
     path = tmp_path / "bad.toml"
     path.write_text('name = "bad"\ndays = 1\n' + body + "\n")
-    proc = cli("sweep", path, "--out", tmp_path / "out")
-    assert proc.returncode == 2, proc.stdout
-    assert "bad.toml" in proc.stderr and message in proc.stderr, proc.stderr
+    status, out, err = run_cli("sweep", path, "--out", tmp_path / "out")
+    assert status == 2, out
+    assert "bad.toml" in err and message in err, err
     assert not (tmp_path / "out").exists()
 
 
@@ -205,19 +315,32 @@ def test_points_hold_each_figures_mean_spread_and_confidence_interval(tmp_path):
     assert row["vehicle_hours_delay_too_few"] == (half > 0.1 * abs(values.mean()))
 
 
+@pytest.mark.slow
 def test_keep_logs_writes_every_runs_logs(small, tmp_path):
     sweep(small, out=tmp_path / "s", workers=2, quiet=True, keep_logs=True)
     logs = sorted((tmp_path / "s" / "logs").iterdir())
     assert len(logs) == 8 and all((d / "trips.parquet").is_file() for d in logs)
 
 
-def test_progress_is_plain_lines_off_a_terminal_and_silent_when_quiet(small, tmp_path):
-    loud = cli("sweep", small, "--out", tmp_path / "a", "--workers", "1")
-    assert "sweep: 8/8 runs, 0 failed" in loud.stderr and "\r" not in loud.stderr
-    quiet = cli("sweep", small, "--out", tmp_path / "b", "--workers", "1", "-q")
-    assert quiet.stderr == ""
+def test_progress_is_plain_lines_off_a_terminal_and_silent_when_quiet():
+    from sim.experiments.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(3, stream=stream, every_s=3600)
+    for failed in (False, True, False):
+        progress.update(failed)
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sweep: 3/3 runs, 1 failed, ")
+    assert "\r" not in stream.getvalue()
+    quiet = io.StringIO()
+    progress = Progress(3, quiet=True, stream=quiet)
+    progress.update(False)
+    progress.close()
+    assert quiet.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_can_run_a_parallel_sweep(small, tmp_path):
     """No fork-only tricks: workers are fresh processes that never import the caller."""
     script = tmp_path / "analysis.py"
@@ -229,6 +352,7 @@ def test_a_script_without_a_main_guard_can_run_a_parallel_sweep(small, tmp_path)
     assert proc.stdout.strip() == "8 rows"
 
 
+@pytest.mark.slow
 def test_the_shipped_sweep_files_are_valid_and_run_at_reduced_size(tmp_path):
     bvf = sweep(ROOT / "scenarios/sweeps/blocking-vs-frequency.toml", out=tmp_path / "b",
                 sample=2, replicates=2, days=2, workers=2, quiet=True)
@@ -242,6 +366,7 @@ def test_the_shipped_sweep_files_are_valid_and_run_at_reduced_size(tmp_path):
     assert np.isfinite(indices[["S1", "ST"]].to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_a_parallel_sweep_runs_from_a_jupyter_kernel(small, tmp_path):
     """A notebook cell calling sim.sweep(..., workers=2), executed by a real kernel."""
     import nbformat
@@ -260,7 +385,7 @@ def test_models_are_freed_once_unused_whether_run_or_not():
     import gc
     import weakref
 
-    from sim.model import PatrolModel
+    from sim.core.model import PatrolModel
 
     models = weakref.WeakSet()
     for seed in range(3):

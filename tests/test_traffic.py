@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 
 import sim
-from sim.events import PRIORITY_OPEN, EventQueue
-from sim.network import RoadNetwork, road_key
-from sim.occupancy import Occupancy
-from sim.scenario import Civilians
-from sim.traffic import Traffic, Trip
+from sim.core.events import PRIORITY_OPEN, EventQueue
+from sim.core.network import road_key
+from sim.core.occupancy import Occupancy
+from sim.core.traffic import Traffic, Trip
+from sim.io.networks import read_graphml
+from sim.scenario.schema import CivilianRules
 from tests.conftest import line_nodes, two_patrols, write_graphml
 
 HEADWAY_S = 2.0
@@ -39,9 +40,9 @@ class Harness:
 
     def __init__(self, tmp_path, nodes, roads, **rules) -> None:
         path = write_graphml(tmp_path / "net.graphml", nodes, roads)
-        self.network = RoadNetwork.from_graphml(path)
+        self.network = read_graphml(path)
         self.events, self.occupancy = EventQueue(), Occupancy()
-        rules = Civilians(**{"queue_headway_s": HEADWAY_S, "patience_sigma": 0.0, **rules})
+        rules = CivilianRules(**{"queue_headway_s": HEADWAY_S, "patience_sigma": 0.0, **rules})
         import numpy as np
 
         self.traffic = Traffic(self.network, self.occupancy, self.events, rules,

@@ -1,0 +1,108 @@
+"""Sensitivity analysis of a finished sweep with SALib: Sobol and Morris indices.
+
+>>> import sim
+>>> sim.analyze.sobol("sweeps/standoff-sensitivity", output="standoff_hours")  # doctest: +SKIP
+>>> sim.analyze.morris("sweeps/morris-screen", output="vehicle_hours_delay")    # doctest: +SKIP
+
+Each returns a DataFrame indexed by parameter, with the indices and their
+confidence intervals (SALib's bootstrap, 95%). The output at each design point
+is the mean over its replicates (failed runs left out).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+from sim.experiments.spec import SweepSpec
+from sim.io.sweep_folder import SweepFolder, read_sweep
+
+#: The design kinds each analysis needs.
+ANALYSES = {"saltelli": "sobol", "morris": "morris"}
+
+
+def _point_means(folder: str | Path, output: str,
+                 kind: str) -> tuple[SweepSpec, SweepFolder, np.ndarray]:
+    sweep = read_sweep(folder)
+    spec = SweepSpec.model_validate(sweep.manifest["spec"])
+    if spec.design.kind != kind:
+        raise InputError.single(str(folder), "design.kind", f"= {spec.design.kind!r} cannot "
+                                f"be analysed this way", f"this analysis needs a {kind} design")
+    runs = sweep.runs
+    if output not in runs.columns:
+        raise InputError.single(str(folder), "output", f"= {output!r} is not a summary field",
+                                "e.g. standoffs, standoff_hours, vehicle_hours_delay")
+    ok = runs[runs["status"] == "ok"]
+    means = ok.groupby("point_id")[output].mean().reindex(sweep.points["point_id"])
+    if means.isna().any():
+        missing = int(means.isna().sum())
+        raise InputError.single(str(folder), "runs", f"{missing} design points have no "
+                                "successful run", "re-run the failed runs first")
+    return spec, sweep, means.to_numpy(dtype=float)
+
+
+def sobol_indices(spec: SweepSpec, y: np.ndarray, num_resamples: int = 200,
+                  seed: int = 0) -> pd.DataFrame:
+    """Sobol indices from the outputs ``y`` of a Saltelli design (in design order)."""
+    from SALib.analyze import sobol as salib_sobol
+
+    result = salib_sobol.analyze(spec.salib_problem(), np.asarray(y, dtype=float),
+                                 calc_second_order=spec.design.second_order,
+                                 num_resamples=num_resamples, seed=seed)
+    frames = result.to_df()
+    table = frames[1].join(frames[0])[["S1", "S1_conf", "ST", "ST_conf"]]
+    if spec.design.second_order:
+        second = frames[2]
+        second.index = [" × ".join(pair) for pair in second.index]
+        table = pd.concat([table, second])
+    table.index.name = "parameter"
+    return table
+
+
+def morris_indices(spec: SweepSpec, x: np.ndarray, y: np.ndarray, num_resamples: int = 200,
+                   seed: int = 0) -> pd.DataFrame:
+    """Morris elementary effects from a Morris design ``x`` and its outputs ``y``."""
+    from SALib.analyze import morris as salib_morris
+
+    result = salib_morris.analyze(spec.salib_problem(), np.asarray(x, dtype=float),
+                                  np.asarray(y, dtype=float), num_resamples=num_resamples,
+                                  num_levels=spec.design.levels, seed=seed)
+    table = result.to_df()[["mu", "mu_star", "sigma", "mu_star_conf"]]
+    table.index.name = "parameter"
+    return table
+
+
+def sobol(folder: str | Path, output: str = "standoff_hours", num_resamples: int = 200,
+          seed: int = 0) -> pd.DataFrame:
+    """First-order (``S1``) and total (``ST``) Sobol indices of a finished Saltelli sweep.
+
+    Returns columns ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (the ``_conf`` are
+    half-widths of 95% intervals) and, for a second-order design, ``S2`` rows
+    named ``"a × b"``.
+    """
+    spec, _, y = _point_means(folder, output, "saltelli")
+    return sobol_indices(spec, y, num_resamples, seed)
+
+
+def morris(folder: str | Path, output: str = "standoff_hours", num_resamples: int = 200,
+           seed: int = 0) -> pd.DataFrame:
+    """Morris ``mu``, ``mu_star``, ``sigma`` and ``mu_star_conf`` of a finished Morris sweep."""
+    spec, sweep, y = _point_means(folder, output, "morris")
+    x = sweep.design[spec.salib_problem()["names"]].to_numpy(dtype=float)
+    return morris_indices(spec, x, y, num_resamples, seed)
+
+
+def indices_for(folder: str | Path, outputs: list[str]) -> dict[str, pd.DataFrame]:
+    """The sensitivity indices of each output, if the sweep's design supports an analysis.
+
+    Empty for designs that are not Saltelli or Morris; what ``sim plot`` draws
+    as sensitivity bars.
+    """
+    kind = read_sweep(folder).design_kind
+    if kind not in ANALYSES:
+        return {}
+    analysis = sobol if kind == "saltelli" else morris
+    return {output: analysis(folder, output) for output in outputs}

@@ -1,0 +1,197 @@
+"""Sweep files: TOML → a validated ``SweepSpec`` (base scenario, parameters, design, replicates).
+
+A sweep file names a base scenario, the parameters to vary by their dotted
+scenario names (each a ``range = [low, high]`` or a list of ``values``), the
+design, the number of replicates and the master seed. Everything is checked
+before any run starts: parameters must exist in the scenario, every listed
+value and both ends of every range must be valid there, and the design must
+have the size it needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.errors import InputError, Problem
+from sim.io.summary import SUMMARY_TYPES
+from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, resolve_path
+from sim.scenario.validation import problems_from_pydantic
+
+DESIGNS = ("grid", "lhs", "sobol", "nolh", "saltelli", "morris", "table")
+SAMPLED = ("lhs", "sobol", "saltelli", "morris")  # designs whose size is ``n``
+
+
+class ParameterSpec(BaseModel):
+    """How one scenario parameter varies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    range: tuple[float, float] | None = None
+    values: tuple[Any, ...] | None = None
+    levels: int | None = Field(None, ge=2)
+    """For a ``range`` in a grid: how many evenly spaced levels."""
+    integer: bool = False
+    """Round sampled values to whole numbers."""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ParameterSpec:
+        if (self.range is None) == (self.values is None):
+            raise ValueError("give either range = [low, high] or values = [...]")
+        if self.range is not None:
+            low, high = self.range
+            if not low < high:
+                raise ValueError(f"range = [{low}, {high}] is empty or reversed: need low < high")
+        if self.values is not None and len(self.values) == 0:
+            raise ValueError("values = [] is empty: list at least one value")
+        return self
+
+
+class DesignSpec(BaseModel):
+    """The experimental design."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal[DESIGNS] = "grid"
+    n: int | None = Field(None, ge=1)
+    """Points (lhs, sobol), base sample N (saltelli), or trajectories (morris)."""
+    levels: int = Field(4, ge=2)
+    """Grid levels for ranges without their own (grid); Morris levels (morris)."""
+    second_order: bool = False
+    """Saltelli: also estimate second-order Sobol indices."""
+    table: str | None = None
+    """A CSV of points (table), relative to the sweep file; one column per parameter."""
+
+    @model_validator(mode="after")
+    def _size(self) -> DesignSpec:
+        if self.kind in SAMPLED and self.n is None:
+            raise ValueError(f"a {self.kind} design needs its size: n = ...")
+        if self.kind == "sobol" and self.n & (self.n - 1):
+            raise ValueError(f"a sobol design needs n a power of 2 (got {self.n}); "
+                             "e.g. 64, 128 or 256")
+        if self.kind == "table" and not self.table:
+            raise ValueError('a table design needs table = "points.csv"')
+        return self
+
+
+class SweepSpec(BaseModel):
+    """A whole sweep, validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    scenario: str = DEFAULT_SCENARIO
+    days: float | None = Field(None, gt=0)
+    replicates: int = Field(1, ge=1)
+    seed: int = Field(0, ge=0)
+    common_random_numbers: bool = False
+    """Replicate r uses the same seed at every design point (paired comparisons)."""
+    ci_share: float = Field(0.1, gt=0)
+    """Flag a point's figure when its 95% CI half-width exceeds this share of its mean."""
+    design: DesignSpec = DesignSpec()
+    parameters: dict[str, ParameterSpec] = Field(min_length=1)
+    outputs: tuple[str, ...] = ()
+    """Summary fields to aggregate per point (default: every one but ``days``)."""
+
+    @model_validator(mode="after")
+    def _known_outputs(self) -> SweepSpec:
+        unknown = [name for name in self.outputs if name not in SUMMARY_TYPES]
+        if unknown:
+            close = {name: difflib.get_close_matches(name, list(SUMMARY_TYPES), n=1)
+                     for name in unknown}
+            hints = [f"{name!r} (did you mean {close[name][0]!r}?)" if close[name]
+                     else repr(name) for name in unknown]
+            raise ValueError(f"outputs names unknown summary fields: {', '.join(hints)}; "
+                             f"known: {', '.join(SUMMARY_TYPES)}")
+        return self
+
+    def output_names(self) -> list[str]:
+        """The summary fields aggregated per point: ``outputs``, else all but ``days``."""
+        return list(self.outputs) or [name for name in SUMMARY_TYPES if name != "days"]
+
+    def salib_problem(self) -> dict:
+        """SALib's problem of the parameters given as ranges (names and bounds)."""
+        names = [n for n in self.parameters if self.parameters[n].range is not None]
+        return {"num_vars": len(names), "names": names,
+                "bounds": [list(self.parameters[n].range) for n in names]}
+
+    def content_hash(self) -> str:
+        """SHA-256 of the resolved sweep's canonical JSON."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_parameters(spec: SweepSpec, source: str, base_dir: Path | None) -> list[Problem]:
+    """Problems with the parameters against the base scenario (names, values, range ends)."""
+    problems: list[Problem] = []
+    try:
+        scenario_path = resolve_path(spec.scenario, relative_to=base_dir)
+        load_scenario(scenario_path)
+    except InputError as exc:
+        return [Problem("scenario", f"= {spec.scenario!r}: {exc}")]
+    for name, p in spec.parameters.items():
+        field = f"parameters.{name}"
+        if name in ("seed", "rng"):
+            problems.append(Problem(field, "cannot be swept", "seeds come from the master seed"))
+            continue
+        candidates = list(p.values) if p.values is not None else list(p.range)
+        for value in candidates:
+            try:
+                load_scenario(scenario_path, {name: value})
+            except InputError as exc:
+                detail = "; ".join(str(q) for q in exc.problems)
+                problems.append(Problem(field, f"value {value!r} is not valid: {detail}"))
+                break
+        if spec.design.kind not in ("grid", "table") and p.values is not None and len(
+                p.values) > 1:
+            problems.append(Problem(field, f"has values, but a {spec.design.kind} design samples "
+                                    "ranges", "give range = [low, high]"))
+    if spec.design.kind == "grid":
+        for name, p in spec.parameters.items():
+            if p.range is not None and p.levels is None and spec.design.levels < 2:
+                problems.append(Problem(f"parameters.{name}", "needs levels for a grid"))
+    return problems
+
+
+def load_sweep(path: str | Path, **changes: Any) -> tuple[SweepSpec, Path]:
+    """Read and validate a sweep file; ``changes`` override top-level fields (e.g. replicates).
+
+    ``sample`` sets the design size: ``design.n`` for sampled designs, the number
+    of levels of every range for a grid.
+
+    Raises
+    ------
+    InputError
+        Listing every problem, before anything runs or is written.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError.single(path, "sweep", "does not exist", "give a sweep TOML file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError.single(path, "", f"is not valid TOML: {exc}") from None
+    sample = changes.pop("sample", None)
+    raw.update({k: v for k, v in changes.items() if v is not None})
+    if sample is not None:
+        design = dict(raw.get("design", {}))
+        if design.get("kind", "grid") == "grid":
+            design["levels"] = sample
+            raw["parameters"] = {name: {k: v for k, v in p.items() if k != "levels"}
+                                 if isinstance(p, dict) else p
+                                 for name, p in raw.get("parameters", {}).items()}
+        else:
+            design["n"] = sample
+        raw["design"] = design
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(path, problems_from_pydantic(exc, SweepSpec)) from None
+    problems = check_parameters(spec, str(path), path.parent)
+    if problems:
+        raise InputError(path, problems)
+    return spec, path

@@ -1,0 +1,65 @@
+"""Atomic writes: a file or a folder appears whole, or not at all.
+
+Everything is written to a hidden temporary name beside its target and renamed
+into place when complete, so a crash or kill never leaves something that looks
+finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """Call ``write(tmp_path)``, then rename the temporary file onto ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, record: dict) -> None:
+    """Write JSON atomically (indented, one trailing newline)."""
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write text atomically."""
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def atomic_folder(out: Path, fill: Callable[[Path], Any]) -> Path:
+    """Call ``fill(tmp_folder)``, then move the folder onto ``out`` (replacing an old one)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        fill(tmp)
+        _replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Move a finished folder into place, replacing an old one."""
+    os.chmod(tmp, 0o755)
+    if not out.exists():
+        tmp.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,51 @@
+"""Scenario parameters by dotted name: ``forces.US.posture.block``, ``missions.ru_derik.per_day``.
+
+Used by ``--set``, ``overrides=`` and sweeps. A name must address a parameter
+the scenario has (with its defaults filled in); a misspelt one is refused with
+the closest real names.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from typing import Any
+
+from sim.errors import InputError, Problem
+
+
+def has_parameter(tree: Any, parts: list[str]) -> bool:
+    """Whether the path ``parts`` leads to a value in a nested table."""
+    for part in parts:
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        else:
+            return False
+    return True
+
+
+def leaf_names(tree: Any, prefix: str = "") -> list[str]:
+    """Dotted names of every value in a nested table."""
+    if not isinstance(tree, dict):
+        return [prefix.rstrip(".")]
+    return [n for k, v in tree.items() for n in leaf_names(v, f"{prefix}{k}.")]
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict, source: str) -> dict:
+    """Set dotted parameters in a raw scenario table; each must name an existing parameter."""
+    problems = []
+    out = copy.deepcopy(raw)
+    for name, value in overrides.items():
+        parts = name.split(".")
+        if not has_parameter(defaults, parts):
+            close = difflib.get_close_matches(name, leaf_names(defaults), n=3)
+            fix = f"did you mean {' or '.join(close)}?" if close else "see `sim run --help`"
+            problems.append(Problem(name, "is not a scenario parameter", fix))
+            continue
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    if problems:
+        raise InputError(source, problems)
+    return out

@@ -1,0 +1,246 @@
+"""The scenario schema: every parameter, its default, its bounds and its meaning.
+
+A scenario names its forces and their postures, which pairs of forces are
+rivals, the patrol missions, the villager communities, the encounter rules and
+the civilian demand. ``ScenarioSpec`` is the validated, frozen whole; reading
+files into it is ``sim.scenario.loading``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+
+
+def _probability(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be a probability in [0, 1]")
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if not value >= 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not value > 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+Prob = Annotated[float, AfterValidator(_probability)]
+NonNeg = Annotated[float, AfterValidator(_non_negative)]
+Pos = Annotated[float, AfterValidator(_positive)]
+Count = Annotated[int, AfterValidator(_non_negative)]
+PosCount = Annotated[int, AfterValidator(_positive)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Posture(_Spec):
+    """How a force behaves when it meets a rival (all probabilities)."""
+
+    block: Prob = 0.0
+    """Chance of blocking a rival patrol it meets."""
+    give_way: Prob = 0.5
+    """Chance of giving way at the end of a standoff against an equally strong rival."""
+    helicopter: Prob = 0.0
+    """Chance of calling a helicopter over a standoff it is in."""
+    reroute: Prob = 0.0
+    """When it gives way, chance of trying another route rather than returning to base."""
+    deploy_blocking: Prob = 0.0
+    """Chance of sending a blocking position onto the path of a departing rival patrol."""
+
+
+PostureOverride = create_model(
+    "PostureOverride", __base__=_Spec,
+    __doc__="A mission's departures from its force's posture; unset fields inherit.",
+    **{name: (Prob | None, None) for name in Posture.model_fields},
+)
+
+
+class Blocking(_Spec):
+    """Where a force's blocking positions come from and how long they hold."""
+
+    base: str
+    vehicles: PosCount = 4
+    hold_h: Pos = 4.0
+    speed_kmh: Pos = 50.0
+    lead_min: NonNeg = 10.0
+    """Minutes the position must be in place before the rival arrives."""
+    max_active: PosCount = 1
+
+
+class Force(_Spec):
+    """A force (a faction, or a joint patrol of several) and its assets."""
+
+    name: str = ""
+    posture: Posture = Posture()
+    helicopters: Count = 0
+    helicopter_base: str | None = None
+    helicopter_speed_kmh: Pos = 200.0
+    blocking: Blocking | None = None
+
+    @model_validator(mode="after")
+    def _helicopters_need_a_base(self) -> Force:
+        if self.helicopters > 0 and not self.helicopter_base:
+            raise ValueError("helicopters > 0 needs a helicopter_base (a place id)")
+        return self
+
+
+class Mission(_Spec):
+    """A recurring patrol: from a base to a target (through ``via``), then home."""
+
+    force: str
+    base: str
+    target: str
+    via: tuple[str, ...] = ()
+    vehicles: PosCount = 4
+    per_day: NonNeg = 1.0
+    """Mean departures per day (Poisson)."""
+    depart_hours: tuple[float, float] = (8.0, 12.0)
+    """Departures fall uniformly between these hours of the day."""
+    schedule_h: tuple[NonNeg, ...] | None = None
+    """Fixed departures, hours since the start (``[]``: none); if given, ``per_day`` is unused."""
+    dwell_h: NonNeg = 1.0
+    speed_kmh: Pos = 50.0
+    posture: PostureOverride = PostureOverride()
+
+    @model_validator(mode="after")
+    def _check(self) -> Mission:
+        a, b = self.depart_hours
+        if not 0 <= a < b <= 24:
+            hours = list(self.depart_hours)
+            raise ValueError(f"depart_hours = {hours} must satisfy 0 <= a < b <= 24")
+        if self.base == self.target:
+            raise ValueError("base and target must differ")
+        return self
+
+
+class Villagers(_Spec):
+    """A community that may block the road when a patrol of a force it opposes arrives."""
+
+    place: str
+    oppose: tuple[str, ...]
+    block: Prob = 0.3
+    """Chance of blocking an opposed patrol that arrives."""
+    give_way: Prob = 0.2
+    strength: NonNeg = 4.0
+    """Weight of the crowd in vehicle-equivalents when a standoff is decided."""
+    duration_median_h: Pos = 1.5
+    duration_sigma: NonNeg = 0.5
+    cooldown_h: NonNeg = 12.0
+    """Hours after a blockade before the community blocks again."""
+
+
+class EncounterRules(_Spec):
+    """Rules for standoffs between patrols (the ``[encounters]`` table)."""
+
+    duration_median_h: Pos = 1.5
+    """Median duration for evenly matched sides of middling resolve, no helicopters."""
+    duration_sigma: NonNeg = 0.6
+    helicopter_stakes: NonNeg = 0.3
+    """Each helicopter called multiplies the standoff's duration by (1 + this)."""
+    helicopter_strength: NonNeg = 2.0
+    """A helicopter overhead counts as this many vehicles."""
+    force_through_ratio: Annotated[float, Field(ge=1.0)] = 2.0
+    """When neither side gives way, a side this many times stronger forces through."""
+    patrol_patience_min: NonNeg = 30.0
+    """Minutes a patrol waits at someone else's closure before trying another route."""
+
+
+DEFAULT_HOURLY_PROFILE = (
+    0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 1.6, 3.0, 4.2, 4.4, 4.2, 4.0,
+    3.8, 3.8, 4.0, 4.2, 4.4, 4.0, 3.2, 2.2, 1.4, 0.9, 0.5, 0.3,
+)
+
+
+class CivilianRules(_Spec):
+    """Civilian trip demand (a gravity model) and driver behaviour (the ``[civilians]`` table)."""
+
+    trips_per_day: NonNeg = 2400.0
+    hourly_profile: tuple[NonNeg, ...] = DEFAULT_HOURLY_PROFILE
+    distance_decay: NonNeg = 1.0
+    """Exponent of distance in the gravity model (trips ∝ P_i P_j / d_ij^decay)."""
+    village_population: PosCount = 1000
+    """Population assumed where a place's is not known."""
+    countries: tuple[str, ...] = ("SY",)
+    kinds: tuple[str, ...] = ("town", "village")
+    exclude: tuple[str, ...] = ()
+    patience_median_min: Pos = 30.0
+    patience_sigma: NonNeg = 0.5
+    max_detour_factor: Annotated[float, Field(ge=1.0)] = 2.5
+    """A detour is taken only if its free-flow time is at most this times the direct one."""
+    queue_headway_s: NonNeg = 2.0
+    """Seconds between queued vehicles leaving when a road reopens."""
+
+    @model_validator(mode="after")
+    def _profile(self) -> CivilianRules:
+        if len(self.hourly_profile) != 24 or sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile must have 24 non-negative values, not all zero")
+        return self
+
+
+class PlaceSpec(_Spec):
+    """A place given by coordinates, snapped to the nearest node of a user network."""
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    name: str = ""
+    kind: str = "village"
+    population: Count | None = None
+    country: str = "SY"
+    force: str = ""
+
+
+class ScenarioSpec(_Spec):
+    """A whole scenario, validated. Build it with :func:`load_scenario`."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    start: dt.datetime = dt.datetime(2020, 6, 1)
+    days: Pos = 30.0
+    tick_min: Pos = 1.0
+    report_every_min: Pos = 60.0
+    network: str = "builtin"
+    places: dict[str, PlaceSpec] = {}
+    forces: dict[str, Force]
+    rivalries: tuple[tuple[str, str], ...] = ()
+    missions: dict[str, Mission] = {}
+    villagers: dict[str, Villagers] = {}
+    encounters: EncounterRules = EncounterRules()
+    civilians: CivilianRules = CivilianRules()
+
+    @property
+    def horizon_min(self) -> float:
+        """Length of the run, minutes."""
+        return self.days * 1440.0
+
+    def rival_pairs(self) -> frozenset[frozenset[str]]:
+        """The rivalries as a set of unordered force pairs."""
+        return frozenset(frozenset(pair) for pair in self.rivalries)
+
+    def posture_of(self, mission_id: str) -> Posture:
+        """A mission's posture: its force's, with the mission's overrides applied."""
+        mission = self.missions[mission_id]
+        base = self.forces[mission.force].posture
+        changes = mission.posture.model_dump(exclude_none=True)
+        return base.model_copy(update=changes) if changes else base
+
+    def content_hash(self) -> str:
+        """SHA-256 of the resolved scenario's canonical JSON."""
+        return hashlib.sha256(canonical_json(self).encode()).hexdigest()
+
+
+def canonical_json(spec: ScenarioSpec) -> str:
+    """The resolved scenario as sorted, compact JSON."""
+    return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
