@@ -57,7 +57,7 @@ def main() -> None:
     sim_s, model = timed(lambda i: simulate(i + 1), repeats)
     trips_per_day = len(model.traffic.log) / 30
     print(f"baseline 30 days, simulation only     {sim_s:7.3f} s  "
-          f"({trips_per_day:,.0f} trips/day, {len(model.sorties)} sorties, "
+          f"({trips_per_day:,.0f} trips/day, {len(model.sorties.all)} sorties, "
           f"{len(model.encounters.standoffs)} standoffs, {model.events.n_processed:,} events)")
     full_s, _ = timed(lambda i: RunResult.from_model(simulate(i + 1)), repeats)
     print(f"baseline 30 days, with logs as tables  {full_s:7.3f} s  (sim.run)")
