@@ -18,14 +18,15 @@ LAT0, LON0 = 37.0, 42.0
 
 
 def write_graphml(path: Path, nodes: dict[str, tuple[float, float]],
-                  roads: list[tuple[str, str, float, float]], one_way: bool = False) -> Path:
-    """Write an OSMnx-style GraphML: nodes {id: (lat, lon)}, roads (u, v, km, km/h)."""
+                  roads: list[tuple], one_way: bool = False) -> Path:
+    """Write an OSMnx-style GraphML: nodes {id: (lat, lon)}, roads (u, v, km, km/h[, class])."""
     graph = nx.MultiDiGraph(crs="epsg:4326")
     for node, (lat, lon) in nodes.items():
         graph.add_node(node, x=str(lon), y=str(lat), street_count="2")
-    for u, v, km, kmh in roads:
-        attrs = dict(length=str(km * 1000.0), maxspeed=str(int(kmh)), highway="primary",
-                     oneway=str(one_way), name=f"{u}-{v} road")
+    for u, v, km, kmh, *rest in roads:
+        attrs = dict(length=str(km * 1000.0), maxspeed=str(int(kmh)),
+                     highway=rest[0] if rest else "primary", oneway=str(one_way),
+                     name=f"{u}-{v} road")
         graph.add_edge(u, v, **attrs)
         if not one_way:
             graph.add_edge(v, u, **attrs)
@@ -107,15 +108,18 @@ def toml_value(value) -> str:
         return f'"{value}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     return repr(value)
 
 
 def toml_tables(tables: dict[str, dict]) -> str:
-    """``{"forces.US.posture": {"block": 1.0}}`` → TOML tables."""
+    """``{"forces.US.posture": {"block": 1.0}}`` → TOML tables (``None`` values left out)."""
     out = []
     for name, fields in tables.items():
         out.append(f"[{name}]")
-        out += [f"{key} = {toml_value(value)}" for key, value in fields.items()]
+        out += [f"{key} = {toml_value(value)}" for key, value in fields.items()
+                if value is not None]
         out.append("")
     return "\n".join(out)
 

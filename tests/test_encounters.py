@@ -103,7 +103,9 @@ def test_rivals_meet_at_a_place_one_of_them_holds(write_scenario):
     text = two_patrols(us={"target": "c", "schedule_h": [0.0], "dwell_h": 5.0})
     result = sim.run(write_scenario(text, LINE, LINE_ROADS), seed=1)
     (row,) = result.standoffs.itertuples()
-    assert (row.kind, row.place, row.road, minutes(row.start)) == ("patrols", "c", "", 70.0)
+    assert (row.kind, row.place, row.at_place, minutes(row.start)) == ("patrols", "c", True,
+                                                                         70.0)
+    assert row.road == "c--d"  # the approach RU came in on is shut, not the whole place
     assert (row.lat, row.lon) == pytest.approx(LINE["c"])
 
 
@@ -195,12 +197,13 @@ CROSS_ROADS = [("a", "x", 30, 60), ("x", "d", 30, 60), ("x", "u", 5, 60)]
 
 
 def test_a_force_sends_a_blocking_position_to_a_crossroads_on_a_rivals_path(write_scenario):
-    """RU leaves a at 01:00 for d via crossroads x (30 min); US from u gets there in 5."""
+    """RU leaves a at 01:00 for protected d via crossroads x (30 min); US from u gets there in 5."""
     text = two_patrols(
         us={"schedule_h": []}, ru={"base": "a", "target": "d"},
         us_posture={"deploy_blocking": 1.0},
         tables={"forces.US.blocking": {"base": "u", "vehicles": 4, "hold_h": 3.0,
-                                       "speed_kmh": 60.0, "lead_min": 10.0}})
+                                       "speed_kmh": 60.0, "lead_min": 10.0,
+                                       "protect": ["d"]}})
     result = sim.run(write_scenario(text, CROSS, CROSS_ROADS), seed=1)
     block = result.missions.set_index("kind").loc["blocking"]
     assert (block["force"], block["base"], block["target"]) == ("US", "u", "x")
@@ -214,6 +217,7 @@ def test_no_blocking_position_is_sent_when_it_cannot_arrive_in_time(write_scenar
     text = two_patrols(
         us={"schedule_h": []}, ru={"base": "a", "target": "d"},
         us_posture={"deploy_blocking": 1.0},
-        tables={"forces.US.blocking": {"base": "u", "speed_kmh": 60.0, "lead_min": 30.0}})
+        tables={"forces.US.blocking": {"base": "u", "speed_kmh": 60.0, "lead_min": 30.0,
+                                       "protect": ["d"]}})
     result = sim.run(write_scenario(text, CROSS, CROSS_ROADS), seed=1)
     assert (result.missions["kind"] == "patrol").all() and result.standoffs.empty

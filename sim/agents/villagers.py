@@ -1,12 +1,14 @@
 """Villager communities: when they block the road to a patrol of a force they oppose.
 
-When a patrol of an opposed force reaches the community's place, the villagers
-block the road it came in on with probability ``block`` (unless they are
-already blocking, or blocked less than ``cooldown_h`` ago). The blockade is a
-standoff like any other (``sim.core.encounters``): it closes that road to everyone,
-and ends with the patrol turning back, or the crowd dispersing, or the patrol
-pushing through. The rule follows the Derik villagers who blocked a Russian
-patrol in June 2020 (``seeds/events.csv``).
+When a patrol of an opposed force reaches the community's place, or sets out
+from it (a base in their village), the villagers block the road it is on with
+probability ``block``, unless they are already blocking, blocked less than
+``cooldown_h`` ago, or are outside their ``start``–``end`` window. The blockade is
+a standoff like any other (``sim.core.encounters``): it closes that road to
+everyone, and ends with the patrol turning back, or the crowd dispersing, or the
+patrol pushing through. The rule follows the Derik villagers who blocked a Russian
+patrol in June 2020, and the residents of Qasr Dib who protested against the
+Russian post in their village (``seeds/events.csv``, E15, E18).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
 
 from sim.agents.base import SimAgent
+from sim.core.draws import Streams
 from sim.core.events import EventQueue
 from sim.scenario.schema import Posture, Villagers
 
@@ -30,15 +32,17 @@ class VillagerCommunity(SimAgent):
     Parameters
     ----------
     model : mesa.Model
-        The model.
+        The model (for Mesa's agent registry only).
     community_id : str
         The community's id in the scenario (``[villagers.<id>]``).
     spec : Villagers
         Its parameters.
     node : str
         The node of its place.
-    rng : numpy.random.Generator
-        The villagers' stream.
+    window_min : tuple of float
+        When it may block, minutes since the start (its ``start``–``end``).
+    streams : Streams
+        For its keyed decisions.
     events : EventQueue
         The clock.
     """
@@ -47,13 +51,14 @@ class VillagerCommunity(SimAgent):
     vehicles = 0
 
     def __init__(self, model: mesa.Model, community_id: str, spec: Villagers, node: str,
-                 rng: np.random.Generator, events: EventQueue) -> None:
+                 window_min: tuple[float, float], streams: Streams, events: EventQueue) -> None:
         super().__init__(model)
-        self.events = events
         self.community_id, self.spec, self.node = community_id, spec, node
-        self.stream = rng  # the villagers' own stream, not Mesa's model.rng
+        self.window_min = window_min
+        self.streams, self.events = streams, events
         self.force = f"villagers:{community_id}"
         self.sortie_id = community_id
+        self.key = f"villagers:{community_id}"
         self.posture = Posture(block=spec.block, give_way=spec.give_way)
         self.strength = spec.strength
         self.give_way = spec.give_way
@@ -61,14 +66,18 @@ class VillagerCommunity(SimAgent):
         self.halted = ("holding", 0.0)  # they stand where they live
         self.ready_at = 0.0
         self.n_blockades = 0
+        self._asked: dict[str, int] = {}
 
-    def will_block(self, force: str) -> bool:
-        """Decide whether to block an arriving patrol of ``force`` (draws only if opposed)."""
+    def will_block(self, force: str, sortie_key: str) -> bool:
+        """Decide whether to block a patrol of ``force`` (a keyed draw, only if it could)."""
         if force not in self.spec.oppose or self.blocking:
             return False
-        if self.events.now < self.ready_at:
+        now = self.events.now
+        if now < self.ready_at or not self.window_min[0] <= now < self.window_min[1]:
             return False
-        return bool(self.stream.random() < self.spec.block)
+        n = self._asked[sortie_key] = self._asked.get(sortie_key, -1) + 1
+        return self.streams.uniform("villagers", self.community_id, sortie_key, n) < (
+            self.spec.block)
 
     def halt(self, standoff: Standoff) -> None:
         """Start blocking."""

@@ -1,53 +1,80 @@
-"""Blocking deployments: when a force sends a detachment to hold a crossroads on a rival's path.
+"""Blocking deployments: a force sends a detachment to hold a crossroads on a rival's approach.
 
-When a rival's patrol departs, each force with a ``[forces.X.blocking]`` table
-draws against its posture's ``deploy_blocking``; if it has fewer than
-``max_active`` positions out and can reach a crossroads on the rival's outbound
-route ``lead_min`` before the rival, it sends a
-:class:`~sim.agents.blocking.BlockingPosition` there, which always blocks.
+A force with a ``[forces.X.blocking]`` table guards the approaches to the places
+it names in ``protect``. It responds, with probability ``posture.deploy_blocking``,
+to the triggers it lists:
+
+* ``approach``: a rival patrol sets out on a route into a protected place (the
+  rival's route is known in advance: patrols were notified to the other side
+  for deconfliction, ``seeds/events.csv`` E23);
+* ``villagers``: villagers block a rival patrol at a protected place (after the
+  Derik villagers blocked a Russian patrol, "US forces deployed to another
+  crossroads nearby", E15).
+
+The position goes to the crossroads on the rival's approach nearest the
+protected place (within ``within_km`` of it by road, never the place itself), if
+it can be there ``lead_min`` before the rival (on ``approach``), and holds it for
+``hold_h``, stopping rivals on their way in with probability ``blocking.block``.
+At most ``max_active`` positions of a force are out at once.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
+from sim.core.draws import Streams
 from sim.core.events import PRIORITY_MOVE, EventQueue
 from sim.core.network import RoadNetwork
-from sim.core.sorties import NewPatrol, Sorties
+from sim.core.sorties import NewPatrol, Sorties, draw_vehicles
 from sim.scenario.schema import Blocking, Force
 
 if TYPE_CHECKING:
     from sim.agents.patrols import Patrol
+    from sim.core.encounters import Standoff
 
 
-def choose_blocking_place(network: RoadNetwork, rival: Patrol, blocking: Blocking) -> str | None:
-    """The crossroads on a rival's outbound route where a blocking position should go.
+def approach_crossroads(network: RoadNetwork, approach: Sequence[str], protected: str,
+                        blocking: Blocking, rival_min: Sequence[float] | None = None,
+                        now: float = 0.0) -> str | None:
+    """The crossroads on an approach where a blocking position should go, or None.
 
-    Candidates are places on the route where three or more roads meet (other
-    than the blocking base itself) that the position can reach ``lead_min``
-    before the rival. Of these it takes the one nearest its own base (a force
-    denies roads close to home; ``seeds/events.csv``: US forces "deployed to
-    another crossroads nearby"), the rival's earlier one on a tie.
+    Parameters
+    ----------
+    approach : sequence of str
+        The rival's route up to and including ``protected``.
+    protected : str
+        The place guarded.
+    blocking : Blocking
+        The force's blocking table (base, speed, ``within_km``, ``lead_min``).
+    rival_min : sequence of float, optional
+        Minutes from now until the rival reaches each node of ``approach``; when
+        given, the position must be there ``lead_min`` before it.
+
+    Walks back from the protected place along the approach: the first crossroads
+    (three or more roads meet) within ``within_km`` that the position can reach in
+    time is chosen.
     """
-    route = network.route_via([rival.base, *rival.stops])
-    rival_cum = network.drive_minutes(route.nodes, rival.speed_kmh)
     base = network.node_of(blocking.base)
-    best, best_min = None, math.inf
-    for node, rival_min in zip(route.nodes[1:], rival_cum[1:], strict=True):
-        if node == base or node not in network.crossroads:
+    end = list(approach).index(protected)
+    km = 0.0
+    for i in range(end, 0, -1):
+        km += network.length_km(approach[i - 1], approach[i])
+        node = approach[i - 1]
+        if km > blocking.within_km:
+            return None
+        if node not in network.crossroads:
             continue
-        ours = network.drive_minutes(network.route(base, node).nodes, blocking.speed_kmh)[-1]
-        if ours + blocking.lead_min <= rival_min and ours < best_min:
-            best, best_min = node, ours
-    return best
+        if rival_min is not None:
+            ours = network.drive_minutes(network.route(base, node).nodes, blocking.speed_kmh)[-1]
+            if ours + blocking.lead_min > rival_min[i - 1]:
+                continue
+        return node
+    return None
 
 
 class BlockingDeployment:
-    """Decides, as rival patrols depart, whether and where each force sends a blocking position.
+    """Decides, on a force's triggers, whether and where it sends a blocking position.
 
     Parameters
     ----------
@@ -61,44 +88,76 @@ class BlockingDeployment:
         Where positions get their ids and are launched.
     new_unit : callable
         Makes a blocking-position agent (arguments as :data:`~sim.core.sorties.NewPatrol`).
-    rng : numpy.random.Generator
-        The blocking stream.
+    streams : Streams
+        For the keyed draws of each decision and each position's convoy.
     """
 
     def __init__(self, forces: dict[str, Force], rivals: Callable[[str, str], bool],
                  network: RoadNetwork, events: EventQueue, sorties: Sorties,
-                 new_unit: NewPatrol, rng: np.random.Generator) -> None:
+                 new_unit: NewPatrol, streams: Streams) -> None:
         self.forces, self.rivals = forces, rivals
         self.network, self.events, self.sorties = network, events, sorties
         self.new_unit = new_unit
-        self.rng = rng
+        self.streams = streams
         self.units: dict[str, list[Patrol]] = {}
+        self._protected = {fid: {network.node_of(p) for p in f.blocking.protect}
+                           for fid, f in forces.items() if f.blocking is not None}
 
     def n_active(self, force: str) -> int:
         """A force's blocking positions out now (on the way, holding, or going home)."""
         return sum(1 for unit in self.units.get(force, ()) if unit.status != "home")
 
+    def _guards(self, patrol: Patrol, trigger: str) -> list[tuple[str, Force]]:
+        """The forces that respond to ``trigger`` about this rival patrol."""
+        return [(fid, force) for fid, force in sorted(self.forces.items())
+                if force.blocking is not None and trigger in force.blocking.triggers
+                and force.posture.deploy_blocking > 0 and self.rivals(fid, patrol.force)]
+
     def rival_departed(self, patrol: Patrol) -> None:
-        """A sortie left its base: rival forces may send a blocking position onto its path."""
+        """``approach``: a rival patrol sets out on a route into a protected place."""
         if patrol.kind != "patrol":
             return
-        for fid, force in sorted(self.forces.items()):
-            blocking = force.blocking
-            if blocking is None or not self.rivals(fid, patrol.force):
+        guards = self._guards(patrol, "approach")
+        if not guards:
+            return
+        route = self.network.route_via([patrol.base, *patrol.stops], patrol.weight)
+        rival_min = self.network.drive_minutes(route.nodes, patrol.speed_kmh)
+        for fid, force in guards:
+            protected = next((n for n in route.nodes[1:] if n in self._protected[fid]), None)
+            if protected is None or not self._decides(fid, force, "approach", patrol):
                 continue
-            if force.posture.deploy_blocking <= 0:
+            place = approach_crossroads(self.network, route.nodes, protected, force.blocking,
+                                        rival_min)
+            if place is not None:
+                self._send(fid, force, place, f"{fid}/approach/{patrol.key}")
+
+    def standoff_began(self, standoff: Standoff) -> None:
+        """``villagers``: villagers block a rival patrol at a protected place."""
+        if standoff.kind != "villagers":
+            return
+        patrol = standoff.parties[0]
+        approach = patrol.route.nodes[:patrol.index + 1] if patrol.route else ()
+        for fid, force in self._guards(patrol, "villagers"):
+            if standoff.node not in self._protected[fid] or standoff.node not in approach:
                 continue
-            if self.rng.random() >= force.posture.deploy_blocking:
+            if not self._decides(fid, force, "villagers", patrol):
                 continue
-            if self.n_active(fid) >= blocking.max_active:
-                continue
-            place = choose_blocking_place(self.network, patrol, blocking)
-            if place is None:
-                continue
-            posture = force.posture.model_copy(update={"block": 1.0, "reroute": 0.0})
-            unit = self.new_unit(self.sorties.next_id(f"{fid}-block"), f"block:{fid}", fid,
-                                 self.network.node_of(blocking.base), [place], blocking.vehicles,
-                                 blocking.speed_kmh, posture, 60.0 * blocking.hold_h)
-            self.units.setdefault(fid, []).append(unit)
-            self.events.schedule(self.events.now, self.sorties.launch, unit,
-                                 priority=PRIORITY_MOVE)
+            place = approach_crossroads(self.network, approach, standoff.node, force.blocking)
+            if place is not None:
+                self._send(fid, force, place, f"{fid}/villagers/{patrol.key}")
+
+    def _decides(self, fid: str, force: Force, trigger: str, patrol: Patrol) -> bool:
+        u = self.streams.uniform("blocking", fid, trigger, patrol.key)
+        return u < force.posture.deploy_blocking and self.n_active(fid) < (
+            force.blocking.max_active)
+
+    def _send(self, fid: str, force: Force, place: str, key: str) -> None:
+        b = force.blocking
+        block = force.posture.block if b.block is None else b.block
+        posture = force.posture.model_copy(update={"block": block, "reroute": 0.0})
+        unit = self.new_unit(self.sorties.next_id(f"{fid}-block"), key, f"block:{fid}", fid,
+                             self.network.node_of(b.base), [place],
+                             draw_vehicles(self.streams, b.vehicles, key), b.speed_kmh, posture,
+                             60.0 * b.hold_h)
+        self.units.setdefault(fid, []).append(unit)
+        self.events.schedule(self.events.now, self.sorties.launch, unit, priority=PRIORITY_MOVE)

@@ -20,7 +20,6 @@ time series every ``report_every_min``. Both produce the same logs.
 from __future__ import annotations
 
 import math
-import zlib
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from sim.agents.patrols import Patrol, PatrolWorld
 from sim.agents.villagers import VillagerCommunity
 from sim.core.blocking import BlockingDeployment
 from sim.core.demand import Demand, Fleet
+from sim.core.draws import Streams
 from sim.core.encounters import Encounters
 from sim.core.events import EventQueue
 from sim.core.occupancy import Occupancy
@@ -120,19 +120,20 @@ class PatrolModel(mesa.Model):
         spec = self.spec
         self.network = network = build_network(spec, self.scenario_path)
         self.horizon_min = spec.horizon_min
+        self.streams = streams = Streams(seed)
 
         self.events = events = EventQueue()
         self.occupancy = occupancy = Occupancy()
         self.fleet = Fleet(partial(CivilianVehicle, self))
-        self.traffic = Traffic(network, occupancy, events, spec.civilians, self.stream("patience"),
+        self.traffic = Traffic(network, occupancy, events, spec.civilians, streams,
                                on_arrival=self.fleet.park)
         self.demand = Demand(network, events, spec.civilians, self.horizon_min,
-                             self.stream("demand"), self.fleet, self.traffic.start)
-        villager_rng = self.stream("villagers")
+                             streams.stream("demand"), self.fleet, self.traffic.start)
         self.villagers_at: dict[str, list[VillagerCommunity]] = {}
         for vid, v in sorted(spec.villagers.items()):
             node = network.node_of(v.place)
-            community = VillagerCommunity(self, vid, v, node, villager_rng, events)
+            community = VillagerCommunity(self, vid, v, node, spec.window_min(v), streams,
+                                          events)
             self.villagers_at.setdefault(node, []).append(community)
         helicopters: dict[str, list[Helicopter]] = {}
         for fid, force in sorted(spec.forces.items()):
@@ -142,26 +143,38 @@ class PatrolModel(mesa.Model):
                     Helicopter(self, fid, base, network.lat(base), network.lon(base),
                                force.helicopter_speed_kmh, events)
                     for _ in range(force.helicopters)]
-        self.helicopters = HelicopterPool(helicopters)
+        self.helicopters = HelicopterPool(
+            helicopters, {fid: f.helicopters_from for fid, f in spec.forces.items()
+                          if f.helicopters_from},
+            {fid: f.helicopters_per_call for fid, f in spec.forces.items()},
+            {mid: m.escort for mid, m in spec.missions.items() if m.escort is not None},
+            streams, lambda node: (network.lat(node), network.lon(node)))
         self.encounters = Encounters(events, network, occupancy, self.traffic, spec.encounters,
                                      spec.rival_pairs(), self.villagers_at, self.helicopters,
-                                     self.stream("encounters"))
+                                     streams)
         self.world = PatrolWorld(events, network, occupancy, self.encounters,
                                  spec.encounters.patrol_patience_min)
-        self.sorties = Sorties(spec, network, events, self.stream,
-                               partial(self._new_patrol, Patrol))
+        self.route_weights = {
+            fid: network.add_weight(fid, f.routing.road_class, f.routing.road_name)
+            if f.routing.road_class or f.routing.road_name else "minutes"
+            for fid, f in spec.forces.items()}
+        self.sorties = Sorties(spec, network, events, streams, partial(self._new_patrol, Patrol))
         self.blocking = BlockingDeployment(spec.forces, self.encounters.rivals, network, events,
                                            self.sorties, partial(self._new_patrol,
-                                                                 BlockingPosition),
-                                           self.stream("blocking"))
-        self.sorties.on_depart.append(self.blocking.rival_departed)
+                                                                 BlockingPosition), streams)
+        self.sorties.on_depart += [self.blocking.rival_departed,
+                                   self.helicopters.escort_departing]
+        self.sorties.on_home.append(self.helicopters.sortie_home)
+        self.encounters.on_standoff.append(self.blocking.standoff_began)
         self.sorties.schedule()
         self.demand.start()
         self.datacollector = mesa.DataCollector(model_reporters=REPORTERS)
 
     def _new_patrol(self, kind: type[Patrol], *args: Any) -> Patrol:
         """A patrol agent of this model, in its world, reporting home to the sorties."""
-        return kind(self, self.world, *args, on_home=self.sorties.home)
+        force = args[3]
+        return kind(self, self.world, *args, weight=self.route_weights[force],
+                    on_home=self.sorties.home)
 
     # -- randomness --------------------------------------------------------------------
 
@@ -169,11 +182,9 @@ class PatrolModel(mesa.Model):
         """An independent random stream for one source of randomness, from the run's seed.
 
         Streams are keyed by name, so adding draws to one source (say, civilian
-        demand) never shifts another (say, patrol schedules).
+        demand) never shifts another (say, patrol schedules). See ``sim.core.draws``.
         """
-        key = zlib.crc32(name.encode())
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed,
-                                                                         spawn_key=(key,))))
+        return self.streams.stream(name)
 
     # -- running -----------------------------------------------------------------------
 

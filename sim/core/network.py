@@ -10,7 +10,7 @@ from files is ``sim.io.networks``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
@@ -114,8 +114,8 @@ class RoadNetwork:
         self.n_dropped = n_dropped
         for _, _, data in graph.edges(data=True):
             data["minutes"] = 60.0 * data["length_km"] / data["speed_kmh"]
-        self._routes: dict[tuple[str, str], Route] = {}
-        self._trees: dict[str, dict[str, list[str]]] = {}
+        self._routes: dict[tuple[str, str, str], Route] = {}
+        self._trees: dict[tuple[str, str], dict[str, list[str]]] = {}
         self._aliases: dict[str, str] = {}
         self._place_by_node: dict[str, str] = {pid: pid for pid in self.places}
 
@@ -257,41 +257,54 @@ class RoadNetwork:
         """Free-flow travel time of the road u→v, minutes."""
         return self.graph.edges[u, v]["minutes"]
 
-    def route(self, origin: str, destination: str) -> Route:
-        """The fastest free-flow route (cached per origin and destination)."""
-        key = (origin, destination)
+    def add_weight(self, name: str, road_class: Mapping[str, float],
+                   road_name: Mapping[str, float]) -> str:
+        """Register a route-planning weight; return the edge attribute to plan with.
+
+        The weight of a road is its free-flow minutes times a factor: its ``road``
+        name's in ``road_name``, else its class's in ``road_class``, else 1. Routes
+        planned with it are still driven at the roads' real speeds.
+        """
+        attr = f"minutes@{name}"
+        for _, _, data in self.graph.edges(data=True):
+            factor = road_name.get(data["road"], road_class.get(data["road_class"], 1.0))
+            data[attr] = data["minutes"] * factor
+        return attr
+
+    def route(self, origin: str, destination: str, weight: str = "minutes") -> Route:
+        """The route of least ``weight`` (cached per origin, destination and weight)."""
+        key = (origin, destination, weight)
         route = self._routes.get(key)
         if route is None:
-            tree = self._trees.get(origin)
+            tree = self._trees.get((origin, weight))
             if tree is None:
-                _, tree = nx.single_source_dijkstra(self.graph, origin, weight="minutes")
-                self._trees[origin] = tree
+                _, tree = nx.single_source_dijkstra(self.graph, origin, weight=weight)
+                self._trees[(origin, weight)] = tree
             route = self._routes[key] = self.make_route(tree[destination])
         return route
 
-    def detour(
-        self, origin: str, destination: str, closed_roads: set, closed_nodes: set
-    ) -> Route | None:
-        """The fastest route avoiding closed roads and places, or None if there is none."""
+    def detour(self, origin: str, destination: str, closed_roads: Set[tuple[str, str]],
+               closed_nodes: Set[str], weight: str = "minutes") -> Route | None:
+        """The route of least ``weight`` avoiding closed roads and places, or None."""
         if destination in closed_nodes:
             return None
 
-        def weight(u: str, v: str, data: dict) -> float | None:
+        def cost(u: str, v: str, data: dict) -> float | None:
             if v in closed_nodes or road_key(u, v) in closed_roads:
                 return None
-            return data["minutes"]
+            return data[weight]
 
         try:
-            nodes = nx.dijkstra_path(self.graph, origin, destination, weight=weight)
+            nodes = nx.dijkstra_path(self.graph, origin, destination, weight=cost)
         except nx.NetworkXNoPath:
             return None
         return self.make_route(nodes)
 
-    def route_via(self, stops: list[str]) -> Route:
-        """The fastest route through ``stops`` in order."""
+    def route_via(self, stops: list[str], weight: str = "minutes") -> Route:
+        """The route of least ``weight`` through ``stops`` in order."""
         nodes = [stops[0]]
         for a, b in pairwise(stops):
-            nodes.extend(self.route(a, b).nodes[1:])
+            nodes.extend(self.route(a, b, weight).nodes[1:])
         return self.make_route(nodes)
 
     def make_route(self, nodes: list[str] | tuple[str, ...]) -> Route:

@@ -87,6 +87,10 @@ class Occupancy:
         held = self._holders.get(node)
         return list(held.values()) if held else []
 
+    def holders_by_node(self) -> list[tuple[str, list[Patrol]]]:
+        """Every held place and its holders."""
+        return [(node, list(held.values())) for node, held in self._holders.items() if held]
+
     # -- closures ----------------------------------------------------------------------
 
     def close(self, gate: Gate, closure: Closure) -> None:

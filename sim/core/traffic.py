@@ -32,16 +32,19 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from sim.core.draws import Streams
 from sim.core.events import EventQueue
 from sim.core.network import RoadNetwork, Route
 from sim.core.occupancy import Gate, Occupancy
 from sim.scenario.schema import CivilianRules
 
 NEVER = math.inf
+_NORMAL = NormalDist()
 
 
 class Trip:
@@ -54,7 +57,8 @@ class Trip:
 
     __slots__ = (
         "arrive", "charges", "depart", "destination", "event", "event_time", "free_flow_min",
-        "hold", "next_check", "origin", "rerouted", "route", "route_start", "trip_id", "vehicle",
+        "hold", "n_waits", "next_check", "origin", "rerouted", "route", "route_start", "trip_id",
+        "vehicle",
     )
 
     def __init__(self, trip_id: int, vehicle: Any, route: Route, depart: float) -> None:
@@ -72,6 +76,7 @@ class Trip:
         self.charges: dict[str, float] | None = None  # made on the first delay
         self.rerouted = False
         self.hold: Hold | None = None
+        self.n_waits = 0
         self.arrive = NEVER
 
 
@@ -147,20 +152,20 @@ class Traffic:
         The model's road network, occupancy index and event queue.
     rules : CivilianRules
         Patience, detour and queue parameters.
-    rng : numpy.random.Generator
-        The stream for patience draws (separate from demand).
+    streams : Streams
+        For each queued trip's patience, a draw keyed by the trip and its wait.
     on_arrival : callable
         Called with each trip when it arrives.
     """
 
     def __init__(self, network: RoadNetwork, occupancy: Occupancy, events: EventQueue,
-                 rules: CivilianRules, rng: np.random.Generator,
+                 rules: CivilianRules, streams: Streams,
                  on_arrival: Callable[[Trip], None]) -> None:
         self.network = network
         self.occupancy = occupancy
         self.events = events
         self.rules = rules
-        self.rng = rng
+        self.streams = streams
         self.on_arrival = on_arrival
         self._in_flight: dict[Route, dict[int, Trip]] = {}
         self._through: dict[Gate, list[tuple[Route, int]]] = {}
@@ -222,8 +227,10 @@ class Traffic:
             self._plan(trip)
             return
         self._queue(trip, gate, j, on_road_min=0.0)
+        u = self.streams.uniform("patience", trip.trip_id, trip.n_waits)
+        trip.n_waits += 1
         patience = self.rules.patience_median_min * math.exp(
-            self.rules.patience_sigma * float(self.rng.standard_normal()))
+            self.rules.patience_sigma * _NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12)))
         trip.event = self.events.schedule(self.events.now + patience, self._give_up, trip,
                                           trip.hold)
 

@@ -32,10 +32,10 @@ if TYPE_CHECKING:
 
 LOGS = ("standoffs", "trips", "missions", "timeseries")
 STANDOFF_COLUMNS = [
-    "standoff_id", "kind", "start", "end", "duration_h", "place", "lat", "lon", "road",
-    "force_a", "force_b", "vehicles_a", "vehicles_b", "helicopters", "helicopters_a",
-    "helicopters_b", "helicopters_called", "blocked_by", "outcome", "prevailed", "yielded",
-    "mission_a", "mission_b", "vehicles_delayed", "delay_vehicle_h",
+    "standoff_id", "kind", "start", "end", "duration_h", "place", "at_place", "lat", "lon",
+    "road", "force_a", "force_b", "vehicles_a", "vehicles_b", "helicopters", "helicopters_a",
+    "helicopters_b", "helicopters_called", "helicopters_escort", "blocked_by", "outcome",
+    "prevailed", "yielded", "mission_a", "mission_b", "vehicles_delayed", "delay_vehicle_h",
 ]
 TRIP_COLUMNS = [
     "trip_id", "vehicle_id", "origin", "destination", "depart", "arrive", "free_flow_min",
@@ -76,9 +76,11 @@ def standoff_frame(model: PatrolModel) -> pd.DataFrame:
         heli = (s.helicopters_overhead(0, end), s.helicopters_overhead(1, end))
         blocked = [p.force for p, blocks in zip(s.parties, s.blocks, strict=True) if blocks]
         rows.append((
-            s.standoff_id, s.kind, s.start, s.end, (end - s.start) / 60.0, s.place, s.lat, s.lon,
-            s.road, a.force, b.force, a.vehicles, b.vehicles, heli[0] + heli[1], heli[0], heli[1],
-            len(s.helicopters[0]) + len(s.helicopters[1]), ",".join(blocked),
+            s.standoff_id, s.kind, s.start, s.end, (end - s.start) / 60.0, s.place, s.at_place,
+            s.lat, s.lon, s.road, a.force, b.force, a.vehicles, b.vehicles, heli[0] + heli[1],
+            heli[0], heli[1],
+            len(s.helicopters[0]) + len(s.helicopters[1]) - s.n_escorts, s.n_escorts,
+            ",".join(blocked),
             s.outcome if ended else "ongoing", s.prevailed, s.yielded,
             a.sortie_id, b.sortie_id, traffic.vehicles_by_cause.get(s.standoff_id, 0),
             traffic.delay_by_cause.get(s.standoff_id, 0.0) / 60.0,
@@ -86,7 +88,9 @@ def standoff_frame(model: PatrolModel) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=STANDOFF_COLUMNS)
     frame = frame.astype({"vehicles_a": "int64", "vehicles_b": "int64", "helicopters": "int64",
                           "helicopters_a": "int64", "helicopters_b": "int64",
-                          "helicopters_called": "int64", "vehicles_delayed": "int64",
+                          "helicopters_called": "int64", "helicopters_escort": "int64",
+                          "vehicles_delayed": "int64",
+                          "at_place": "bool",
                           "lat": "float64", "lon": "float64", "duration_h": "float64",
                           "delay_vehicle_h": "float64"})
     for column in ("start", "end"):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Annotated
+import math
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -53,11 +54,11 @@ class Posture(_Spec):
     give_way: Prob = 0.5
     """Chance of giving way at the end of a standoff against an equally strong rival."""
     helicopter: Prob = 0.0
-    """Chance of calling a helicopter over a standoff it is in."""
+    """Chance of calling helicopters over a standoff it is in."""
     reroute: Prob = 0.0
     """When it gives way, chance of trying another route rather than returning to base."""
     deploy_blocking: Prob = 0.0
-    """Chance of sending a blocking position onto the path of a departing rival patrol."""
+    """Chance of sending a blocking position when one of its ``blocking.triggers`` happens."""
 
 
 PostureOverride = create_model(
@@ -66,17 +67,60 @@ PostureOverride = create_model(
     **{name: (Prob | None, None) for name in Posture.model_fields},
 )
 
+#: A number of vehicles: fixed, or ``[low, high]`` drawn uniformly (whole numbers) per sortie.
+Vehicles = PosCount | tuple[PosCount, PosCount]
+
+
+def _check_vehicles(value: int | tuple[int, int]) -> None:
+    if isinstance(value, tuple) and not value[0] <= value[1]:
+        raise ValueError(f"vehicles = {list(value)} must be [low, high] with low <= high")
+
+
+def _check_window(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    if start is not None and end is not None and not start < end:
+        raise ValueError(f"start = {start} must come before end = {end}")
+
+
+#: Where a force's blocking positions are sent from, on what cue.
+Trigger = Literal["approach", "villagers"]
+
 
 class Blocking(_Spec):
-    """Where a force's blocking positions come from and how long they hold."""
+    """Blocking positions: a detachment sent to hold a crossroads on a rival's approach."""
 
     base: str
-    vehicles: PosCount = 4
+    vehicles: Vehicles = 4
     hold_h: Pos = 4.0
     speed_kmh: Pos = 50.0
+    block: Prob | None = None
+    """Chance that the position blocks a rival reaching it (unset: the force's ``block``)."""
+    protect: tuple[str, ...] = ()
+    """Places whose approaches the force guards; a trigger concerns one of them."""
+    triggers: tuple[Trigger, ...] = ("approach", "villagers")
+    """``approach``: a rival patrol sets out on a route into a protected place;
+    ``villagers``: villagers block a rival patrol at a protected place."""
+    within_km: Pos = 30.0
+    """The crossroads must lie within this road distance of the protected place."""
     lead_min: NonNeg = 10.0
-    """Minutes the position must be in place before the rival arrives."""
+    """On ``approach``: minutes the position must be in place before the rival arrives."""
     max_active: PosCount = 1
+
+    @model_validator(mode="after")
+    def _check(self) -> Blocking:
+        _check_vehicles(self.vehicles)
+        return self
+
+
+class Routing(_Spec):
+    """How a force chooses its patrols' routes: cost factors on free-flow time.
+
+    A factor below 1 makes a road look shorter to the planner, above 1 longer;
+    actual driving times are unchanged. Roads are named by class (``track``,
+    ``secondary``, ...) or by their ``road`` name; a name's factor wins over its class's.
+    """
+
+    road_class: dict[str, Pos] = {}
+    road_name: dict[str, Pos] = {}
 
 
 class Force(_Spec):
@@ -87,6 +131,11 @@ class Force(_Spec):
     helicopters: Count = 0
     helicopter_base: str | None = None
     helicopter_speed_kmh: Pos = 200.0
+    helicopters_per_call: PosCount = 1
+    """Helicopters sent over a standoff when the force calls (as many as are idle)."""
+    helicopters_from: str | None = None
+    """Another force whose helicopters serve this one (a joint patrol's escort, say)."""
+    routing: Routing = Routing()
     blocking: Blocking | None = None
 
     @model_validator(mode="after")
@@ -96,6 +145,14 @@ class Force(_Spec):
         return self
 
 
+class Escort(_Spec):
+    """Helicopters that fly with a sortie from departure to return."""
+
+    helicopters: PosCount = 2
+    p: Prob = 1.0
+    """Chance that a sortie has its escort (if enough helicopters are idle)."""
+
+
 class Mission(_Spec):
     """A recurring patrol: from a base to a target (through ``via``), then home."""
 
@@ -103,15 +160,20 @@ class Mission(_Spec):
     base: str
     target: str
     via: tuple[str, ...] = ()
-    vehicles: PosCount = 4
+    vehicles: Vehicles = 4
     per_day: NonNeg = 1.0
     """Mean departures per day (Poisson)."""
     depart_hours: tuple[float, float] = (8.0, 12.0)
     """Departures fall uniformly between these hours of the day."""
     schedule_h: tuple[NonNeg, ...] | None = None
     """Fixed departures, hours since the start (``[]``: none); if given, ``per_day`` is unused."""
+    start: dt.datetime | None = None
+    """No departure before this moment (e.g. a base not yet set up)."""
+    end: dt.datetime | None = None
+    """No departure from this moment on (e.g. a base abandoned)."""
     dwell_h: NonNeg = 1.0
     speed_kmh: Pos = 50.0
+    escort: Escort | None = None
     posture: PostureOverride = PostureOverride()
 
     @model_validator(mode="after")
@@ -122,16 +184,18 @@ class Mission(_Spec):
             raise ValueError(f"depart_hours = {hours} must satisfy 0 <= a < b <= 24")
         if self.base == self.target:
             raise ValueError("base and target must differ")
+        _check_vehicles(self.vehicles)
+        _check_window(self.start, self.end)
         return self
 
 
 class Villagers(_Spec):
-    """A community that may block the road when a patrol of a force it opposes arrives."""
+    """A community that may block the road when a patrol of a force it opposes arrives or leaves."""
 
     place: str
     oppose: tuple[str, ...]
     block: Prob = 0.3
-    """Chance of blocking an opposed patrol that arrives."""
+    """Chance of blocking an opposed patrol that arrives at, or sets out from, its place."""
     give_way: Prob = 0.2
     strength: NonNeg = 4.0
     """Weight of the crowd in vehicle-equivalents when a standoff is decided."""
@@ -139,6 +203,15 @@ class Villagers(_Spec):
     duration_sigma: NonNeg = 0.5
     cooldown_h: NonNeg = 12.0
     """Hours after a blockade before the community blocks again."""
+    start: dt.datetime | None = None
+    """It blocks from this moment on (unset: from the start)."""
+    end: dt.datetime | None = None
+    """It no longer blocks from this moment on (unset: to the end)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Villagers:
+        _check_window(self.start, self.end)
+        return self
 
 
 class EncounterRules(_Spec):
@@ -155,6 +228,9 @@ class EncounterRules(_Spec):
     """When neither side gives way, a side this many times stronger forces through."""
     patrol_patience_min: NonNeg = 30.0
     """Minutes a patrol waits at someone else's closure before trying another route."""
+    rematch_after_h: NonNeg | None = None
+    """Two units that had a standoff may have another only this many hours after it ended;
+    unset: never on the same sortie."""
 
 
 DEFAULT_HOURLY_PROFILE = (
@@ -224,6 +300,15 @@ class ScenarioSpec(_Spec):
     def horizon_min(self) -> float:
         """Length of the run, minutes."""
         return self.days * 1440.0
+
+    def minutes_since_start(self, moment: dt.datetime | None, default: float) -> float:
+        """A moment as minutes since the scenario's start (``default`` if unset)."""
+        return default if moment is None else (moment - self.start).total_seconds() / 60.0
+
+    def window_min(self, item: Mission | Villagers) -> tuple[float, float]:
+        """An item's ``start``–``end`` window, minutes since the start (open ends: the run's)."""
+        return (self.minutes_since_start(item.start, -math.inf),
+                self.minutes_since_start(item.end, math.inf))
 
     def rival_pairs(self) -> frozenset[frozenset[str]]:
         """The rivalries as a set of unordered force pairs."""

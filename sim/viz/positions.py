@@ -72,18 +72,25 @@ def trip_position(model: PatrolModel, trip) -> tuple[float, float]:
                     (elapsed - cum[j]) / leg if leg > 0 else 1.0)
 
 
+def _circle(lat: float, lon: float, now: float) -> tuple[float, float]:
+    """A point on a 1.5 km circle round (lat, lon), flown once every 4 minutes."""
+    angle = 2 * math.pi * (now % 4.0) / 4.0
+    return lat + 0.0135 * math.sin(angle), lon + 0.0169 * math.cos(angle)
+
+
 def helicopter_position(model: PatrolModel, helicopter) -> tuple[float, float]:
-    """A helicopter's (lat, lon): flying out, circling a standoff, or flying home."""
+    """A helicopter's (lat, lon): escorting, flying out, circling a standoff, or flying home."""
+    now = model.events.now
+    if helicopter.status == "escorting" and helicopter.escorting is not None:
+        return _circle(*patrol_position(model, helicopter.escorting), now)
     if helicopter.status == "idle" or helicopter.target is None:
         return helicopter.lat, helicopter.lon
-    now = model.events.now
     lat1, lon1 = helicopter.target
     if helicopter.status == "flying":
         share = min(1.0, (now - helicopter.departed) / helicopter.flight_min) if (
             helicopter.flight_min > 0) else 1.0
-        if share >= 1.0:  # overhead: a 1.5 km circle, once every 4 minutes
-            angle = 2 * math.pi * (now % 4.0) / 4.0
-            return lat1 + 0.0135 * math.sin(angle), lon1 + 0.0169 * math.cos(angle)
+        if share >= 1.0:  # overhead
+            return _circle(lat1, lon1, now)
     else:  # returning from where it was to base
         share = 1.0 - min(1.0, (now - helicopter.departed) / max(helicopter.flight_min, 1e-9))
     return (helicopter.lat + share * (lat1 - helicopter.lat),
