@@ -1,7 +1,7 @@
-"""Derive the package's built-in network (``sim/data/*.csv``) from the sourced seeds.
+"""Derive the package's data (``sim/data/*.csv``) from the sourced seeds.
 
-Run from the project root after editing ``seeds/places.csv``, ``roads.csv`` or
-``borders.csv``::
+The built-in network (places, roads, borders) and the observed record the model is
+validated against (observations). Run from the project root after editing them::
 
     python seeds/build_network.py
 
@@ -22,6 +22,9 @@ COLUMNS = {
     "places.csv": ["id", "name", "kind", "lat", "lon", "population", "force", "country"],
     "roads.csv": ["from", "to", "road", "class", "length_km", "speed_kmh"],
     "borders.csv": ["border", "seq", "lat", "lon"],
+    "observations.csv": ["pattern", "description", "reported", "low", "high", "unit", "window",
+                         "area", "statistic", "model_scale", "measured_as", "use", "incidents",
+                         "sources", "reasoning"],
 }
 
 

@@ -5,6 +5,8 @@
 >>> result.standoffs, result.trips, result.missions, result.summary  # doctest: +SKIP
 >>> table = sim.sweep("scenarios/sweeps/blocking-vs-frequency.toml", workers=2)  # doctest: +SKIP
 >>> sim.plot.standoff_map(result)                          # doctest: +SKIP
+>>> sim.patterns("derik-june-2020", replicates=40)          # doctest: +SKIP
+>>> sim.calibrate("scenarios/calibration/derik-2020.toml")  # doctest: +SKIP
 
 The package is layered; the folders show it:
 
@@ -32,6 +34,9 @@ _LAZY = {
     "load_scenario": ("sim.scenario.loading", "load_scenario"),
     "sweep": ("sim.experiments.runner", "sweep"),
     "read_sweep": ("sim.io.sweep_folder", "read_sweep"),
+    "patterns": ("sim.experiments.patterns", "patterns"),
+    "calibrate": ("sim.experiments.calibration", "calibrate"),
+    "observations": ("sim.experiments.observations", "observations_table"),
     "analyze": ("sim.experiments.analyze", None),
     "ema": ("sim.experiments.ema", None),
     "plot": ("sim.viz.run_figures", None),
@@ -39,8 +44,9 @@ _LAZY = {
 }
 
 __all__ = ["DEFAULT_SCENARIO", "InputError", "PatrolModel", "RoadNetwork", "RunResult",
-           "ScenarioError", "ScenarioSpec", "SetupError", "analyze", "ema", "load_scenario",
-           "plot", "read_sweep", "run", "sweep", "sweepplot"]
+           "ScenarioError", "ScenarioSpec", "SetupError", "analyze", "calibrate", "ema",
+           "load_scenario", "observations", "patterns", "plot", "read_sweep", "run", "sweep",
+           "sweepplot"]
 __version__ = "0.1.0"
 
 

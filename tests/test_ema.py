@@ -36,7 +36,7 @@ def test_emas_perform_experiments_runs_the_model_with_its_sampled_values():
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # inside EMA's PRIM
 def test_prim_scenario_discovery_runs_on_the_experiments():
     model = sim.ema.model(days=7, outcomes=("standoffs", "vehicle_hours_delay"))
-    np.random.seed(1)  # EMA's own samplers draw from the global generator
+    np.random.seed(1)  # noqa: NPY002 (EMA's own samplers draw from the global generator)
     experiments, outcomes = perform_experiments(model, scenarios=24)
     x = experiments[["forces_US_posture_block", "missions_ru_derik_per_day"]]
     y = outcomes["vehicle_hours_delay"] > np.median(outcomes["vehicle_hours_delay"])

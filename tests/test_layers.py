@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,9 +58,9 @@ def test_a_layer_imports_nothing_from_the_layers_above_it(layer):
 def test_the_tree_shows_the_layers():
     """Every module lives in a layer's folder, except the entry points."""
     top = {p.name for p in PACKAGE.glob("*.py")}
-    assert top == {"__init__.py", "__main__.py", "api.py", "cli.py", "errors.py"}
+    assert top == {"__init__.py", "__main__.py", "api.py", "errors.py"}
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == {
-        "core", "agents", "scenario", "io", "experiments", "viz", "data"}
+        "core", "agents", "scenario", "io", "experiments", "viz", "cli", "data"}
 
 
 def test_running_a_model_loads_neither_matplotlib_nor_the_upper_layers():
@@ -108,3 +109,14 @@ def test_the_public_api_works_right_after_import_sim():
         "      sim.RunResult.__name__, callable(sim.load_scenario))\n"
     )
     assert python(code).split() == ["True"] * 8 + ["PatrolModel", "RunResult", "True"]
+
+
+def test_the_readmes_module_map_names_every_module_once():
+    """Each module of the package has its line in the README's map, and no line is stale."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("```\nsim/\n"):]
+    block = block[:block.index("\n```", 4)]
+    listed = sorted(re.findall(r"\b([a-z_]+\.py)\b", block))
+    modules = sorted(p.name for p in PACKAGE.rglob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py") and "data" not in p.parts)
+    assert listed == modules

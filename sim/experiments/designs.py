@@ -4,8 +4,10 @@ Each design turns a ``SweepSpec`` into a table of points, one column per
 parameter: a full factorial ``grid``; Latin hypercube (``lhs``) and scrambled
 Sobol (``sobol``) samples from ``scipy.stats.qmc``; the nearly orthogonal Latin
 hypercube of Cioppa and Lucas (``nolh``); Saltelli (``saltelli``) and Morris
-(``morris``) samples from SALib, in the order SALib's analyses expect; or an
-explicit CSV ``table``. Random designs draw from the sweep's master seed.
+(``morris``) samples from SALib, in the order SALib's analyses expect; an
+explicit CSV ``table``; or draws from a calibration's ``posterior``, so that a
+comparison can be repeated over what is not known about the parameters. Random
+designs draw from the sweep's master seed.
 
 Run seeds are spawned from the master seed with ``numpy.random.SeedSequence``
 and recorded as integers, so any run can be re-run alone from its row.
@@ -106,6 +108,18 @@ def table_points(spec: SweepSpec, base_dir: Path | None) -> pd.DataFrame:
     return read_table(spec, base_dir)
 
 
+def posterior_points(spec: SweepSpec, base_dir: Path | None) -> pd.DataFrame:
+    """``n`` parameter sets drawn by weight (with replacement) from a calibration's posterior."""
+    from sim.experiments.spec import posterior_folder
+    from sim.io.calibration_folder import read_calibration
+
+    _, posterior, _ = read_calibration(posterior_folder(spec, base_dir or Path(".")))
+    weights = posterior["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(design_seed(spec.seed))
+    rows = rng.choice(len(posterior), size=spec.design.n, p=weights / weights.sum())
+    return posterior.iloc[rows][list(spec.parameters)].reset_index(drop=True)
+
+
 def _scale(spec: SweepSpec, varied: list[str], unit: np.ndarray) -> np.ndarray:
     low = np.array([spec.parameters[n].range[0] for n in varied])
     high = np.array([spec.parameters[n].range[1] for n in varied])
@@ -177,6 +191,7 @@ SAMPLERS: dict[str, Sampler] = {
     "saltelli": _sampled(saltelli_points),
     "morris": _sampled(morris_points),
     "table": table_points,
+    "posterior": posterior_points,
 }
 
 

@@ -24,8 +24,8 @@ from sim.io.summary import SUMMARY_TYPES
 from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, resolve_path
 from sim.scenario.validation import problems_from_pydantic
 
-DESIGNS = ("grid", "lhs", "sobol", "nolh", "saltelli", "morris", "table")
-SAMPLED = ("lhs", "sobol", "saltelli", "morris")  # designs whose size is ``n``
+DESIGNS = ("grid", "lhs", "sobol", "nolh", "saltelli", "morris", "table", "posterior")
+SAMPLED = ("lhs", "sobol", "saltelli", "morris", "posterior")  # designs whose size is ``n``
 
 
 class ParameterSpec(BaseModel):
@@ -58,13 +58,16 @@ class DesignSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal[DESIGNS] = "grid"
     n: int | None = Field(None, ge=1)
-    """Points (lhs, sobol), base sample N (saltelli), or trajectories (morris)."""
+    """Points (lhs, sobol, posterior), base sample N (saltelli), or trajectories (morris)."""
     levels: int = Field(4, ge=2)
     """Grid levels for ranges without their own (grid); Morris levels (morris)."""
     second_order: bool = False
     """Saltelli: also estimate second-order Sobol indices."""
     table: str | None = None
     """A CSV of points (table), relative to the sweep file; one column per parameter."""
+    posterior: str | None = None
+    """A calibration folder (posterior): ``n`` parameter sets drawn from its posterior by
+    weight; the parameters are the calibrated ones. Relative to the sweep file."""
 
     @model_validator(mode="after")
     def _size(self) -> DesignSpec:
@@ -75,6 +78,8 @@ class DesignSpec(BaseModel):
                              "e.g. 64, 128 or 256")
         if self.kind == "table" and not self.table:
             raise ValueError('a table design needs table = "points.csv"')
+        if self.kind == "posterior" and not self.posterior:
+            raise ValueError('a posterior design needs posterior = "a calibration folder"')
         return self
 
 
@@ -93,7 +98,8 @@ class SweepSpec(BaseModel):
     ci_share: float = Field(0.1, gt=0)
     """Flag a point's figure when its 95% CI half-width exceeds this share of its mean."""
     design: DesignSpec = DesignSpec()
-    parameters: dict[str, ParameterSpec] = Field(min_length=1)
+    parameters: dict[str, ParameterSpec] = {}
+    """What varies; for a posterior design, filled in from the posterior."""
     outputs: tuple[str, ...] = ()
     """Summary fields to aggregate per point (default: every one but ``days``)."""
 
@@ -191,7 +197,41 @@ def load_sweep(path: str | Path, **changes: Any) -> tuple[SweepSpec, Path]:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
         raise InputError(path, problems_from_pydantic(exc, SweepSpec)) from None
+    if spec.design.kind == "posterior":
+        spec = with_posterior_parameters(spec, path)
+    elif not spec.parameters:
+        raise InputError.single(path, "parameters", "is empty", "name at least one parameter")
     problems = check_parameters(spec, str(path), path.parent)
     if problems:
         raise InputError(path, problems)
     return spec, path
+
+
+def posterior_folder(spec: SweepSpec, base_dir: Path) -> Path:
+    """The calibration folder a posterior design names, relative to the sweep file."""
+    folder = Path(spec.design.posterior)
+    return folder if folder.is_absolute() else base_dir / folder
+
+
+def with_posterior_parameters(spec: SweepSpec, path: Path) -> SweepSpec:
+    """A posterior design's parameters: the calibrated ones, each over its posterior's range.
+
+    Raises
+    ------
+    InputError
+        If the folder is not a finished calibration, or the sweep lists other parameters.
+    """
+    from sim.io.calibration_folder import read_calibration
+
+    manifest, posterior, _ = read_calibration(posterior_folder(spec, path.parent))
+    names = list(manifest["spec"]["parameters"])
+    if spec.parameters and set(spec.parameters) != set(names):
+        raise InputError.single(path, "parameters", f"= {sorted(spec.parameters)} are not the "
+                                f"calibrated ones ({', '.join(names)})",
+                                "leave [parameters] out of a posterior design")
+    found = {}
+    for name in names:
+        low, high = float(posterior[name].min()), float(posterior[name].max())
+        found[name] = ParameterSpec(range=(low, high)) if low < high else ParameterSpec(
+            values=(low,))
+    return spec.model_copy(update={"parameters": found})

@@ -1,7 +1,8 @@
 """One sweep run → one row; and the worker process loop that runs them (``main``).
 
 A task is a plain dict (``run_id``, ``point_id``, ``replicate``, ``seed``,
-``scenario``, ``days``, ``params``, ``logs_dir``), so it travels as a JSON line
+``scenario``, ``days``, ``params``, ``logs_dir``, and optionally ``statistics``: the
+names of pattern statistics to measure as well), so it travels as a JSON line
 to a local worker process or as a pickle to a Dask worker. A run that raises,
 or whose row cannot be built, is returned as a row with ``status = "failed"``
 and its error; the sweep goes on.
@@ -43,6 +44,10 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {key: task[key] for key in BASE_COLUMNS}
         row.update(task["params"], status="ok", error="")
         row.update({name: result.summary[name] for name in SUMMARY_TYPES})
+        if task.get("statistics"):
+            from sim.experiments.observations import measure
+
+            row.update(measure(result, task["statistics"]))
     except Exception as exc:  # any failure of a run is recorded in its row, not raised
         return failed_row(task, f"{type(exc).__name__}: {exc}")
     return row

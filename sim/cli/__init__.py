@@ -1,0 +1,55 @@
+"""The ``sim`` command: run, sweep, validate, calibrate, plot, and more.
+
+The only part of the package that prints. Bad input exits with status 2 and a
+message naming the file, the field and the fix, before anything is written; a
+missing tool (``SetupError``) exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from sim.cli import experiments, figures, runs
+from sim.errors import InputError, SetupError
+
+log = logging.getLogger("sim")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sim`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="sim", description="Patrol encounters around al-Malikiyah (Derik): run scenarios, "
+        "sweep and calibrate them, and look at the results.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (runs, experiments, figures):
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sim`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""``sim sweep``, ``rerun``, ``patterns``, ``calibrate``: many runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep file's design, locally or on a Dask cluster."""
+    from sim.experiments.runner import sweep
+    from sim.experiments.spec import load_sweep
+    from sim.io.sweep_folder import run_files
+
+    name = load_sweep(args.spec, replicates=args.replicates, sample=args.sample,
+                      days=args.days)[0].name
+    out = args.out or f"sweeps/{name}"
+    try:
+        table = sweep(args.spec, out=out, workers=args.workers, scheduler=args.scheduler,
+                      replicates=args.replicates, sample=args.sample, days=args.days,
+                      resume=args.resume, quiet=args.quiet, keep_logs=args.keep_logs)
+    except KeyboardInterrupt:
+        saved = len(run_files(out)) if Path(out).is_dir() else 0
+        command = ["sim", "sweep", args.spec, "--out", out]
+        for flag, value in (("--replicates", args.replicates), ("--sample", args.sample),
+                            ("--days", args.days)):
+            if value is not None:
+                command += [flag, f"{value:g}"]
+        print(f"interrupted: {saved} runs are saved in {out}/; continue with: "
+              f"{' '.join(command)} --resume", file=sys.stderr)
+        return 130
+    failed = int((table["status"] == "failed").sum())
+    print(f"{len(table)} runs, {failed} failed; wrote {out}/ (runs.parquet, points.parquet, "
+          "design.parquet, sweep.json)")
+    if failed:
+        first = table[table["status"] == "failed"].iloc[0]
+        print(f"first failure: run {first['run_id']} (seed {first['seed']}): {first['error']}")
+    return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    """Re-run one run of a sweep alone, write its logs, and compare with the sweep's row."""
+    from sim.experiments.rerun import rerun
+
+    result, row, mismatches = rerun(args.folder, args.run_id)
+    out = Path(args.out) if args.out else Path(args.folder) / "reruns" / f"run-{args.run_id:06d}"
+    result.write(out, csv=args.csv)
+    print(f"run {args.run_id}: seed {result.provenance['seed']}, "
+          f"{result.summary['standoffs']} standoffs, "
+          f"{result.summary['vehicle_hours_delay']:,.1f} vehicle-hours of delay")
+    print(f"wrote {out}/")
+    if row is None:
+        print("the sweep has not recorded this run yet")
+    elif row["status"] != "ok":
+        print(f"the sweep recorded it as failed: {row['error']}")
+    elif mismatches:
+        print(f"DIFFERS from the sweep's row in: {', '.join(mismatches)}")
+        return 1
+    else:
+        print("identical to the sweep's row")
+    return 0
+
+
+def cmd_patterns(args: argparse.Namespace) -> int:
+    """Run the validation report: every observed pattern against the model's distribution."""
+    from sim.experiments.patterns import patterns
+    from sim.scenario.loading import load_scenario
+
+    name = load_scenario(args.scenario)[0].name
+    out = Path(args.out) if args.out else Path("reports") / name
+    table = patterns(args.scenario, replicates=args.replicates, days=args.days, seed=args.seed,
+                     observations=args.observations, out=out, workers=args.workers,
+                     scheduler=args.scheduler, quiet=args.quiet)
+    figures = _draw_patterns(out)
+    for use in ("calibrate", "hold_out"):
+        part = table[table["use"] == use]
+        print(f"{use:<10} {int(part['matched'].sum())} of {len(part)} patterns matched, "
+              f"{int(part['consistent'].sum())} consistent")
+    for row in table.itertuples():
+        verdict = "matched" if row.matched else ("consistent" if row.consistent else "OUTSIDE")
+        print(f"  {row.pattern:<34} observed {row.observed_low:g}-{row.observed_high:g}, model "
+              f"{row.model_median:.3g} [{row.model_p10:.3g}-{row.model_p90:.3g}]  {verdict}")
+    print(f"wrote {out}/ (patterns.csv, report.md, runs.parquet, patterns.json{figures})")
+    return 0
+
+
+def _draw_patterns(folder: Path) -> str:
+    """Draw a patterns folder's figure if matplotlib is there; say what was written."""
+    try:
+        from sim.viz.pattern_figures import plot_patterns
+    except ImportError:  # the plot extra is not installed
+        return ""
+    plot_patterns(folder)
+    return ", figures/patterns.png"
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Calibrate a scenario's free parameters against the record (ABC-SMC)."""
+    from sim.experiments.calibration import calibrate
+    from sim.experiments.calibration_spec import load_calibration
+
+    spec, _ = load_calibration(args.spec, population=args.population,
+                               generations=args.generations, days=args.days)
+    out = Path(args.out) if args.out else Path("calibrations") / spec.name
+    try:
+        result = calibrate(args.spec, out=out, workers=args.workers, scheduler=args.scheduler,
+                           resume=args.resume, population=args.population,
+                           generations=args.generations, days=args.days, quiet=args.quiet)
+    except KeyboardInterrupt:
+        print(f"interrupted: every finished generation is kept in {out}/abc.db; continue "
+              f"with: sim calibrate {args.spec} --out {out} --resume", file=sys.stderr)
+        return 130
+    figures = ""
+    try:
+        from sim.viz.calibration_figures import plot_calibration
+    except ImportError:  # the plot extra is not installed
+        pass
+    else:
+        plot_calibration(out)
+        figures = ", figures/"
+    posterior, generations, ppc = result["posterior"], result["generations"], result["ppc"]
+    last = generations.iloc[-1]
+    print(f"{spec.name}: {int(generations['simulations'].sum()):,} simulations, "
+          f"{len(generations)} generations, last tolerance {last['epsilon']:.3g}, "
+          f"acceptance {last['acceptance_rate']:.1%}")
+    from sim.experiments.calibration import weighted_median
+
+    weights = posterior["weight"].to_numpy()
+    for name in spec.parameters:
+        median = weighted_median(posterior[name].to_numpy(), weights)
+        print(f"  {name:<44} median {median:.3g}")
+    for use in ("calibrate", "hold_out"):
+        part = ppc[ppc["use"] == use]
+        print(f"posterior check, {use}: {int(part['matched'].sum())} of {len(part)} matched, "
+              f"{int(part['consistent'].sum())} consistent")
+    print(f"wrote {out}/ (calibration.json, abc.db, posterior.parquet, generations.csv, "
+          f"ppc/{figures})")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    """The subcommands of this module."""
+    swp = sub.add_parser("sweep", help="run a sweep file (designs, replicates, local or Dask)")
+    swp.add_argument("spec", help="a sweep TOML file (see scenarios/sweeps/)")
+    swp.add_argument("--out", help="sweep folder (default sweeps/<name>)")
+    swp.add_argument("--workers", type=int, help="local worker processes (default: one per "
+                     "CPU; 0 runs in this process)")
+    swp.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://HOST:8786")
+    swp.add_argument("--replicates", type=int, help="override the file's replicates")
+    swp.add_argument("--sample", type=int, help="override the design size (n, or grid levels)")
+    swp.add_argument("--days", type=float, help="override the days of every run")
+    swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
+    swp.add_argument("--keep-logs", action="store_true", help="keep every run's logs")
+    swp.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    swp.set_defaults(func=cmd_sweep)
+
+    rer = sub.add_parser("rerun", help="re-run one run of a sweep alone, with its logs")
+    rer.add_argument("folder", help="the sweep folder")
+    rer.add_argument("run_id", type=int, help="the run's run_id")
+    rer.add_argument("--out", help="folder for its logs (default FOLDER/reruns/run-NNNNNN)")
+    rer.add_argument("--csv", action="store_true", help="also write CSV copies")
+    rer.set_defaults(func=cmd_rerun)
+
+    pat = sub.add_parser("patterns", help="validate a scenario: every observed pattern of the "
+                         "2020 record against the model's distribution")
+    pat.add_argument("scenario", nargs="?", default="derik-june-2020",
+                     help="a shipped scenario's name or a TOML file (default: the baseline)")
+    pat.add_argument("--replicates", type=int, default=40, help="runs (default 40)")
+    pat.add_argument("--days", type=float, help="override the run length (counts are per 30 "
+                     "days)")
+    pat.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    pat.add_argument("--observations", help="an observations CSV (default: the shipped record)")
+    pat.add_argument("--out", help="report folder (default reports/<scenario>)")
+    pat.add_argument("--workers", type=int, help="local worker processes (0: this process)")
+    pat.add_argument("--scheduler", help="a Dask scheduler address")
+    pat.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    pat.set_defaults(func=cmd_patterns)
+
+    cal = sub.add_parser("calibrate", help="fit a scenario's free parameters to the record "
+                         "(ABC-SMC with pyabc)")
+    cal.add_argument("spec", help="a calibration TOML file (see scenarios/calibration/)")
+    cal.add_argument("--out", help="calibration folder (default calibrations/<name>)")
+    cal.add_argument("--workers", type=int, help="local processes (default: one per CPU; 0 or "
+                     "1: this process, reproducible)")
+    cal.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://HOST:8786")
+    cal.add_argument("--resume", action="store_true", help="continue a killed calibration")
+    cal.add_argument("--population", type=int, help="override the population size")
+    cal.add_argument("--generations", type=int, help="override the number of generations")
+    cal.add_argument("--days", type=float, help="override the run length")
+    cal.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    cal.set_defaults(func=cmd_calibrate)
