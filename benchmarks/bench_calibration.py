@@ -4,7 +4,8 @@
 
 One core each (``--workers 0``): a small ABC-SMC calibration of the shipped file at the
 given size, and the same number of plain ``sim.run`` calls of the same length; the ratio
-is what pyabc's bookkeeping (proposals, SQLite history, distances) costs per run.
+is what the calibration loop costs per run: pyabc's bookkeeping (proposals, SQLite
+history, distances), and runs at drawn parameters that may be busier than the baseline's.
 """
 
 from __future__ import annotations

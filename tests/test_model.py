@@ -97,7 +97,7 @@ def test_the_baseline_reproduces_the_order_of_magnitude_of_the_source():
 
 def test_the_datacollector_reports_standoffs_hours_delay_and_active_standoffs():
     """Hourly rows from run_model; counters never decrease."""
-    model = PatrolModel(rng=2, days=5)
+    model = PatrolModel(rng=2, days=10)
     model.run_model()
     frame = model.datacollector.get_model_vars_dataframe()
     assert {"standoffs", "standoff_hours", "vehicle_hours_delay", "active_standoffs"} <= set(

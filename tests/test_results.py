@@ -48,7 +48,7 @@ def test_the_run_records_how_it_was_made(baseline_run):
     p = baseline_run.provenance
     assert (p["scenario"], p["seed"], p["days"]) == ("derik-june-2020", 7, 7)
     assert len(p["scenario_sha256"]) == 64
-    assert p["scenario_content"]["forces"]["US"]["posture"]["block"] == 0.8
+    assert p["scenario_content"]["forces"]["US"]["posture"]["block"] == 0.55
     assert {"patrol-sim", "mesa", "python", "numpy", "pandas"} <= set(p["versions"])
     assert p["overrides"] == {"days": 7}
 

@@ -49,7 +49,7 @@ def test_a_variant_inherits_everything_it_does_not_change():
     assert variant.forces["US"].blocking.protect == ("derik", "qasr_dib")
     assert variant.forces["US"].blocking.hold_h == base.forces["US"].blocking.hold_h
     assert set(base.missions) < set(variant.missions)
-    assert variant.villagers["qasr_dib"].block == 0.5
+    assert variant.villagers["qasr_dib"].block == 0.8
 
 
 def test_malformed_toml_names_the_file_and_the_line(write_scenario):
