@@ -1,6 +1,6 @@
 """A/B: the 30-day baseline in this tree against another revision, interleaved. Prints medians.
 
-    python benchmarks/bench_compare.py --against HEAD~3 --rounds 7
+    python benchmarks/bench_revisions.py --against HEAD~3 --rounds 7
 
 Each round runs one child process per side (alternating which goes first); a child
 imports its tree's ``sim``, runs the baseline once to warm up, then times ``--runs``

@@ -36,6 +36,7 @@ _LAZY = {
     "read_sweep": ("sim.io.sweep_folder", "read_sweep"),
     "patterns": ("sim.experiments.patterns", "patterns"),
     "calibrate": ("sim.experiments.calibration", "calibrate"),
+    "compare": ("sim.experiments.compare", "compare"),
     "observations": ("sim.experiments.observations", "observations_table"),
     "analyze": ("sim.experiments.analyze", None),
     "ema": ("sim.experiments.ema", None),
@@ -44,7 +45,7 @@ _LAZY = {
 }
 
 __all__ = ["DEFAULT_SCENARIO", "InputError", "PatrolModel", "RoadNetwork", "RunResult",
-           "ScenarioError", "ScenarioSpec", "SetupError", "analyze", "calibrate", "ema",
+           "ScenarioError", "ScenarioSpec", "SetupError", "analyze", "calibrate", "compare", "ema",
            "load_scenario", "observations", "patterns", "plot", "read_sweep", "run", "sweep",
            "sweepplot"]
 __version__ = "0.1.0"

@@ -140,6 +140,44 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare scenarios, paired replicate by replicate, with intervals."""
+    from sim.experiments.compare import compare
+    from sim.experiments.paired import format_difference
+
+    out = Path(args.out) if args.out else Path("comparisons") / "-vs-".join(
+        Path(s).stem for s in args.scenarios)
+    try:
+        table = compare(args.scenarios, replicates=args.replicates, outputs=args.outputs,
+                        days=args.days, seed=args.seed, precision=args.precision,
+                        max_replicates=args.max_replicates, batch=args.batch,
+                        adjust=args.adjust, posterior=args.posterior, out=out,
+                        workers=args.workers, scheduler=args.scheduler, resume=args.resume,
+                        quiet=args.quiet)
+    except KeyboardInterrupt:
+        print(f"interrupted: finished runs are kept in {out}/runs; continue with the same "
+              "command and --resume", file=sys.stderr)
+        return 130
+    figure = ""
+    try:
+        from sim.viz.compare_figures import plot_comparison
+    except ImportError:  # the plot extra is not installed
+        pass
+    else:
+        plot_comparison(out)
+        figure = ", figures/comparison.png"
+    reference = table["reference"].iloc[0]
+    print(f"reference: {reference}; {int(table['n'].max())} paired replicates; "
+          f"adjustment: {args.adjust}")
+    for row in table.itertuples():
+        note = "" if row.interval == "t" else " (bootstrap)"
+        flag = "" if row.converged else "  NOT CONVERGED"
+        print(f"  {row.scenario:<22} {row.output:<26} "
+              f"{format_difference(row.diff, row.diff_lo, row.diff_hi)}{note}{flag}")
+    print(f"wrote {out}/ (comparison.csv, report.md, runs.parquet, compare.json{figure})")
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
     """The subcommands of this module."""
     swp = sub.add_parser("sweep", help="run a sweep file (designs, replicates, local or Dask)")
@@ -155,6 +193,32 @@ def add_parsers(sub: Any) -> None:
     swp.add_argument("--keep-logs", action="store_true", help="keep every run's logs")
     swp.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     swp.set_defaults(func=cmd_sweep)
+
+    cmp = sub.add_parser("compare", help="compare scenarios with the first, paired by seed, "
+                         "with intervals")
+    cmp.add_argument("scenarios", nargs="+", help="shipped names or files; the first is the "
+                     "reference")
+    cmp.add_argument("--replicates", type=int, default=30, help="paired replicates (default 30;"
+                     " with --precision, the first batch)")
+    cmp.add_argument("--outputs", nargs="+", help="summary fields to compare (default: the "
+                     "headline ones)")
+    cmp.add_argument("--days", type=float, help="override every scenario's length")
+    cmp.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    cmp.add_argument("--precision", type=float, help="add replicates until every interval's "
+                     "half-width is at most this share of the difference")
+    cmp.add_argument("--max-replicates", type=int, default=400,
+                     help="with --precision: stop here (default 400)")
+    cmp.add_argument("--batch", type=int, help="with --precision: replicates added at a time "
+                     "(default: --replicates)")
+    cmp.add_argument("--adjust", default="none", help="multiplicity: none, holm or bonferroni")
+    cmp.add_argument("--posterior", help="a calibration folder: replicate r uses its r-th "
+                     "posterior draw in every scenario")
+    cmp.add_argument("--out", help="comparison folder (default comparisons/<a>-vs-<b>...)")
+    cmp.add_argument("--workers", type=int, help="local worker processes (0: this process)")
+    cmp.add_argument("--scheduler", help="a Dask scheduler address")
+    cmp.add_argument("--resume", action="store_true", help="continue an interrupted comparison")
+    cmp.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    cmp.set_defaults(func=cmd_compare)
 
     rer = sub.add_parser("rerun", help="re-run one run of a sweep alone, with its logs")
     rer.add_argument("folder", help="the sweep folder")

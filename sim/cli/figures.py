@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,16 @@ from sim.errors import InputError
 def cmd_plot(args: argparse.Namespace) -> int:
     """Draw every figure of a run folder or a sweep folder as PNG."""
     from sim.io.calibration_folder import is_calibration_folder
+    from sim.io.compare_folder import is_compare_folder
     from sim.io.pattern_folder import is_patterns_folder
     from sim.io.sweep_folder import is_sweep_folder, read_sweep
 
     folder = Path(args.folder)
-    if is_calibration_folder(folder):
+    if is_compare_folder(folder):
+        from sim.viz.compare_figures import plot_comparison
+
+        written = plot_comparison(folder, args.out)
+    elif is_calibration_folder(folder):
         from sim.viz.calibration_figures import plot_calibration
 
         written = plot_calibration(folder, args.out)
@@ -28,16 +35,20 @@ def cmd_plot(args: argparse.Namespace) -> int:
         from sim.experiments.analyze import indices_for
         from sim.viz.sweep_figures import key_outputs, plot_sweep
 
-        indices = indices_for(folder, key_outputs(read_sweep(folder).outputs))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            indices = indices_for(folder, key_outputs(read_sweep(folder).outputs))
+        for warning in caught:
+            print(f"note: {warning.message}", file=sys.stderr)
         written = plot_sweep(folder, args.out, sensitivity_indices=indices or None)
     elif (folder / "run.json").is_file():
         from sim.viz.run_figures import plot_run
 
         written = plot_run(folder, args.out)
     else:
-        raise InputError.single(str(folder), "folder", "is not a run, sweep or patterns folder",
-                                "give a folder written by `sim run`, `sim sweep` or "
-                                "`sim patterns`")
+        raise InputError.single(str(folder), "folder", "is not a folder sim plot can draw",
+                                "give a folder written by `sim run`, `sweep`, `compare`, "
+                                "`patterns` or `calibrate`")
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -48,6 +48,7 @@ from sim.experiments.observations import Observation, load_observations, measure
 from sim.experiments.patterns import compare, run_patterns, scenario_name, write_folder
 from sim.io.atomic import atomic_write, write_json
 from sim.io.calibration_folder import MANIFEST, read_manifest
+from sim.io.manifest import refuse_used_out
 from sim.io.results import versions
 
 log = logging.getLogger(__name__)
@@ -133,10 +134,7 @@ def _folder(out: Path, manifest: dict, resume: bool) -> dict:
         old["sessions"].append(manifest["sessions"][-1])
         old.update(status="running", finished_utc=None)
         return old
-    if out.exists() and any(out.iterdir()):
-        raise InputError.single(str(out), "--out", "already holds files",
-                                "pass --resume to continue that calibration, or choose a new "
-                                "--out")
+    refuse_used_out(out, "calibration")
     return manifest
 
 

@@ -29,8 +29,9 @@ class Progress:
     """
 
     def __init__(self, total: int, quiet: bool = False, stream: TextIO | None = None,
-                 every_s: float = 10.0) -> None:
+                 every_s: float = 10.0, label: str = "sweep") -> None:
         self.total, self.done, self.failed = total, 0, 0
+        self.label = label
         self.stream = stream or sys.stderr
         self.quiet, self.every_s = quiet, every_s
         self.start = self._last = time.monotonic()
@@ -38,7 +39,8 @@ class Progress:
         if not quiet and total and self.stream.isatty():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, file=self.stream, unit="run", dynamic_ncols=True)
+            self._bar = tqdm(total=total, file=self.stream, unit="run", dynamic_ncols=True,
+                             desc=label)
 
     def update(self, failed: bool) -> None:
         """Count one finished run."""
@@ -55,7 +57,7 @@ class Progress:
             self._last = now
             elapsed = now - self.start
             left = elapsed / self.done * (self.total - self.done)
-            print(f"sweep: {self.done}/{self.total} runs, {self.failed} failed, "
+            print(f"{self.label}: {self.done}/{self.total} runs, {self.failed} failed, "
                   f"{_clock(elapsed)} elapsed, ~{_clock(left)} left", file=self.stream,
                   flush=True)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from sim.errors import InputError
+from sim.io.manifest import read_json_manifest
 
 MANIFEST = "calibration.json"
 
@@ -17,19 +18,9 @@ def is_calibration_folder(folder: str | Path) -> bool:
     return (Path(folder) / MANIFEST).is_file()
 
 
-def read_manifest(folder: str | Path) -> dict:
-    """A calibration folder's manifest.
-
-    Raises
-    ------
-    InputError
-        If ``folder`` is not a calibration folder.
-    """
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise InputError.single(str(folder), "folder", "is not a calibration folder",
-                                "give a folder written by `sim calibrate`")
-    return json.loads(path.read_text(encoding="utf-8"))
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """A calibration folder's manifest (see `sim.io.manifest.read_json_manifest`)."""
+    return read_json_manifest(folder, MANIFEST, kind="calibration", command="sim calibrate")
 
 
 def read_calibration(folder: str | Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:

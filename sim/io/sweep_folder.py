@@ -10,7 +10,6 @@ writes it; everything that reads it reads it here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError
+from sim.io.manifest import read_json_manifest
 
 MANIFEST, DESIGN, RUNS, TABLE, POINTS = (
     "sweep.json", "design.parquet", "runs", "runs.parquet", "points.parquet")
@@ -29,18 +29,8 @@ def is_sweep_folder(folder: str | Path) -> bool:
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
-    """A sweep folder's manifest.
-
-    Raises
-    ------
-    InputError
-        If ``folder`` is not a sweep folder.
-    """
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise InputError.single(str(folder), "folder", "is not a sweep folder (no sweep.json)",
-                                "give a folder written by `sim sweep`")
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A sweep folder's manifest (see `sim.io.manifest.read_json_manifest`)."""
+    return read_json_manifest(folder, MANIFEST, kind="sweep", command="sim sweep")
 
 
 def run_files(folder: str | Path) -> dict[int, Path]:

@@ -24,6 +24,15 @@ def has_parameter(tree: Any, parts: list[str]) -> bool:
     return True
 
 
+def parameter_value(tree: Any, name: str) -> Any:
+    """The value at dotted ``name`` in a nested table (``None`` if it has none)."""
+    for part in name.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
 def leaf_names(tree: Any, prefix: str = "") -> list[str]:
     """Dotted names of every value in a nested table."""
     if not isinstance(tree, dict):
