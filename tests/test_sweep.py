@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -285,6 +286,8 @@ BAD = [
      "a lhs design needs its size: n = ..."),
     ("replicates = 0\n[parameters.\"forces.US.posture.block\"]\nrange = [0, 1]",
      "replicates = 0 input should be greater than or equal to 1"),
+    ("reference_point = 2\n[parameters.\"forces.US.posture.block\"]\nvalues = [0.2, 0.9]",
+     "reference_point = 2 but the design has 2 points"),
 ]
 
 
@@ -312,7 +315,65 @@ def test_points_hold_each_figures_mean_spread_and_confidence_interval(tmp_path):
     assert row["vehicle_hours_delay_mean"] == pytest.approx(values.mean())
     assert row["vehicle_hours_delay_std"] == pytest.approx(values.std(ddof=1))
     assert row["vehicle_hours_delay_ci_high"] == pytest.approx(values.mean() + half)
-    assert row["vehicle_hours_delay_too_few"] == (half > 0.1 * abs(values.mean()))
+    scale = max(abs(values.mean()), points["vehicle_hours_delay_mean"].abs().mean())
+    assert row["vehicle_hours_delay_too_few"] == (half > 0.1 * scale)
+    assert "vehicle_hours_delay_diff" not in points   # only under common random numbers
+
+
+def test_under_crn_points_hold_the_paired_difference_from_the_reference_point(tmp_path):
+    """Replicate r of point 3 minus replicate r of point 1, averaged, with its t-interval."""
+    path = tmp_path / "p.toml"
+    path.write_text(SMALL.replace("replicates = 2", "replicates = 5").replace(
+        "seed = 5", "seed = 5\ncommon_random_numbers = true\nreference_point = 1"))
+    sweep(path, out=tmp_path / "s", workers=0, quiet=True)
+    runs = pd.read_parquet(tmp_path / "s" / "runs.parquet").set_index(["point_id", "replicate"])
+    points = pd.read_parquet(tmp_path / "s" / "points.parquet").set_index("point_id")
+    for figure in ("standoffs", "vehicle_hours_delay", "missions"):
+        d = (runs.loc[3, figure] - runs.loc[1, figure]).to_numpy(dtype=float)
+        row = points.loc[3]
+        assert row[f"{figure}_diff"] == pytest.approx(d.mean())
+        if row[f"{figure}_diff_interval"] == "t":
+            half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+            assert row[f"{figure}_diff_lo"] == pytest.approx(d.mean() - half)
+            assert row[f"{figure}_diff_hi"] == pytest.approx(d.mean() + half)
+        assert row[f"{figure}_diff_lo"] <= row[f"{figure}_diff"] <= row[f"{figure}_diff_hi"]
+        reference = points.loc[1]
+        assert (reference[f"{figure}_diff"], reference[f"{figure}_diff_lo"],
+                reference[f"{figure}_diff_hi"]) == (0, 0, 0)
+
+
+def test_a_mean_near_zero_is_judged_against_the_figures_scale_not_flagged_forever():
+    """A rare event (1 run in 20) at one point, a common one at another."""
+    from sim.experiments.points import point_stats
+    from sim.experiments.spec import SweepSpec
+
+    spec = SweepSpec(name="t", outputs=("standoffs",), ci_share=0.1,
+                     parameters={"forces.US.posture.block": {"values": [0.0, 0.5, 1.0]}})
+    values = {0: [0.0] * 20, 1: [0.0] * 19 + [1.0], 2: [10.0, 10.2] * 10}
+    table = pd.DataFrame([{"point_id": p, "replicate": r, "status": "ok", "standoffs": v,
+                           "forces.US.posture.block": p / 2}
+                          for p, vs in values.items() for r, v in enumerate(vs)])
+    points = point_stats(table, spec).set_index("point_id")
+    rare = np.array(values[1])
+    half = stats.t.ppf(0.975, 19) * rare.std(ddof=1) / np.sqrt(20)
+    scale = np.mean([0.0, 0.05, 10.1])
+    assert half > 0.1 * rare.mean()            # the bare relative rule would flag it
+    assert half <= 0.1 * scale                 # but against the figure's scale it is precise
+    assert not points["standoffs_too_few"].any()
+    few = point_stats(table[table["replicate"] < 3], spec).set_index("point_id")
+    assert few.loc[1, "standoffs_too_few"] == (few.loc[1, "standoffs_ci_high"]
+                                               - few.loc[1, "standoffs_mean"] > 0.1 * scale)
+
+
+def test_the_noise_share_is_the_within_point_variance_of_the_means_over_their_spread():
+    from sim.experiments.analyze import noise_share
+
+    runs = pd.DataFrame({"point_id": [0, 0, 1, 1, 2, 2], "y": [1.0, 3.0, 4.0, 6.0, 10.0, 10.0]})
+    # within-point variances 2, 2, 0 over n = 2: mean 2/3; point means 2, 5, 10: variance 49/3
+    assert noise_share(runs, "y") == pytest.approx((2 / 3) / (49 / 3))
+    assert np.isnan(noise_share(runs.drop_duplicates("point_id"), "y"))
+    assert noise_share(pd.DataFrame({"point_id": [0, 0, 1, 1], "y": [1.0, 3.0, 1.0, 3.0]}),
+                       "y") == 1.0
 
 
 @pytest.mark.slow
@@ -359,8 +420,14 @@ def test_the_shipped_sweep_files_are_valid_and_run_at_reduced_size(tmp_path):
     assert len(bvf) == 2 * 5 * 2
     sens = sweep(ROOT / "scenarios/sweeps/standoff-sensitivity.toml", out=tmp_path / "s",
                  sample=4, days=2, workers=2, quiet=True)
-    assert len(sens) == 4 * (6 + 2)
-    indices = sim.analyze.sobol(tmp_path / "s", output="standoff_hours")
+    assert len(sens) == 4 * (6 + 2) * 2
+    post = sweep(ROOT / "scenarios/sweeps/posterior-check.toml", out=tmp_path / "p",
+                 sample=3, replicates=1, days=1, workers=2, quiet=True)
+    assert len(post) == 3 and (post["status"] == "ok").all()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "standoff_hours: .* run-to-run noise")
+        indices = sim.analyze.sobol(tmp_path / "s", output="standoff_hours")
+    assert 0 <= indices.attrs["noise_share"] <= 1
     design = pd.read_parquet(tmp_path / "s" / "design.parquet")
     assert list(indices.index) == list(design.columns[1:])
     assert np.isfinite(indices[["S1", "ST"]].to_numpy()).all()

@@ -6,11 +6,14 @@
 
 Each returns a DataFrame indexed by parameter, with the indices and their
 confidence intervals (SALib's bootstrap, 95%). The output at each design point
-is the mean over its replicates (failed runs left out).
+is the mean over its replicates (failed runs left out); ``table.attrs["noise_share"]``
+is the share of the variance of those means that is run-to-run noise rather than the
+parameters' doing (:func:`noise_share`), and a warning says when it is large.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +25,43 @@ from sim.io.sweep_folder import SweepFolder, read_sweep
 
 #: The design kinds each analysis needs.
 ANALYSES = {"saltelli": "sobol", "morris": "morris"}
+#: Above this share of noise in the point means, the indices come with a warning.
+NOISE_LIMIT = 0.2
+
+
+def noise_share(runs: pd.DataFrame, output: str) -> float:
+    """The share of the variance of the point means that is run-to-run noise.
+
+    The variance of a point's mean over its n replicates has a noise part, the
+    within-point variance over n; averaged over points and divided by the variance of
+    the point means across the design, it says how much of what the indices apportion
+    is noise. NaN with one replicate a point (the noise cannot be measured).
+    """
+    grouped = runs.groupby("point_id")[output]
+    n = grouped.count()
+    if n.max() < 2:
+        return float("nan")
+    noise = float((grouped.var(ddof=1) / n).mean())
+    total = float(grouped.mean().var(ddof=1))
+    if total <= 0:
+        return 1.0 if noise > 0 else 0.0
+    return min(1.0, noise / total)
+
+
+def _warn_noise(table: pd.DataFrame, share: float, output: str) -> pd.DataFrame:
+    table.attrs["noise_share"] = share
+    if np.isnan(share):
+        warnings.warn(f"{output}: one replicate a point, so the indices include run-to-run "
+                      "noise that cannot be measured; use replicates >= 2", stacklevel=3)
+    elif share > NOISE_LIMIT:
+        warnings.warn(f"{output}: {share:.0%} of the variance of the point means is "
+                      "run-to-run noise; add replicates before reading the indices",
+                      stacklevel=3)
+    return table
 
 
 def _point_means(folder: str | Path, output: str,
-                 kind: str) -> tuple[SweepSpec, SweepFolder, np.ndarray]:
+                 kind: str) -> tuple[SweepSpec, SweepFolder, np.ndarray, float]:
     sweep = read_sweep(folder)
     spec = SweepSpec.model_validate(sweep.manifest["spec"])
     if spec.design.kind != kind:
@@ -41,7 +77,7 @@ def _point_means(folder: str | Path, output: str,
         missing = int(means.isna().sum())
         raise InputError.single(str(folder), "runs", f"{missing} design points have no "
                                 "successful run", "re-run the failed runs first")
-    return spec, sweep, means.to_numpy(dtype=float)
+    return spec, sweep, means.to_numpy(dtype=float), noise_share(ok, output)
 
 
 def sobol_indices(spec: SweepSpec, y: np.ndarray, num_resamples: int = 200,
@@ -83,16 +119,16 @@ def sobol(folder: str | Path, output: str = "standoff_hours", num_resamples: int
     half-widths of 95% intervals) and, for a second-order design, ``S2`` rows
     named ``"a × b"``.
     """
-    spec, _, y = _point_means(folder, output, "saltelli")
-    return sobol_indices(spec, y, num_resamples, seed)
+    spec, _, y, noise = _point_means(folder, output, "saltelli")
+    return _warn_noise(sobol_indices(spec, y, num_resamples, seed), noise, output)
 
 
 def morris(folder: str | Path, output: str = "standoff_hours", num_resamples: int = 200,
            seed: int = 0) -> pd.DataFrame:
     """Morris ``mu``, ``mu_star``, ``sigma`` and ``mu_star_conf`` of a finished Morris sweep."""
-    spec, sweep, y = _point_means(folder, output, "morris")
+    spec, sweep, y, noise = _point_means(folder, output, "morris")
     x = sweep.design[spec.salib_problem()["names"]].to_numpy(dtype=float)
-    return morris_indices(spec, x, y, num_resamples, seed)
+    return _warn_noise(morris_indices(spec, x, y, num_resamples, seed), noise, output)
 
 
 def indices_for(folder: str | Path, outputs: list[str]) -> dict[str, pd.DataFrame]:

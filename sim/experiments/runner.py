@@ -28,6 +28,7 @@ from sim.experiments.progress import Progress
 from sim.experiments.spec import SweepSpec, load_sweep
 from sim.experiments.worker import BASE_COLUMNS
 from sim.io.atomic import atomic_write, write_json
+from sim.io.manifest import refuse_used_out
 from sim.io.results import versions
 from sim.io.summary import SUMMARY_TYPES
 from sim.io.sweep_folder import DESIGN, MANIFEST, POINTS, RUNS, TABLE, read_manifest, run_files
@@ -103,9 +104,7 @@ def check_folder(out: Path, manifest: dict, resume: bool) -> dict:
         old["sessions"].append(manifest["sessions"][-1])
         old.update(status="running", finished_utc=None)
         return old
-    if out.exists() and any(out.iterdir()):
-        raise InputError.single(str(out), "--out", "already holds files",
-                                "pass --resume to continue that sweep, or choose a new --out")
+    refuse_used_out(out, "sweep")
     return manifest
 
 
@@ -142,6 +141,10 @@ def sweep(spec: str | Path, *, out: str | Path | None = None, workers: int | Non
     """
     spec_obj, path = load_sweep(spec, replicates=replicates, sample=sample, days=days)
     design = make_design(spec_obj, path.parent)
+    if spec_obj.reference_point >= len(design):
+        raise InputError.single(path, "reference_point", f"= {spec_obj.reference_point} but "
+                                f"the design has {len(design)} points",
+                                f"give a point_id from 0 to {len(design) - 1}")
     runs = expand_runs(spec_obj, design)
     out = Path(out) if out else Path("sweeps") / spec_obj.name
     scenario = scenario_reference(spec_obj, path)

@@ -96,7 +96,11 @@ class SweepSpec(BaseModel):
     common_random_numbers: bool = False
     """Replicate r uses the same seed at every design point (paired comparisons)."""
     ci_share: float = Field(0.1, gt=0)
-    """Flag a point's figure when its 95% CI half-width exceeds this share of its mean."""
+    """Flag a point's figure when its 95% CI half-width exceeds this share of its mean (or,
+    for a mean near zero, of the figure's mean magnitude over all points)."""
+    reference_point: int = Field(0, ge=0)
+    """With common random numbers, each point is compared with this one, replicate by
+    replicate (``F_diff``, ``F_diff_lo``, ``F_diff_hi`` in ``points.parquet``)."""
     design: DesignSpec = DesignSpec()
     parameters: dict[str, ParameterSpec] = {}
     """What varies; for a posterior design, filled in from the posterior."""

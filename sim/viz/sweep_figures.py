@@ -126,7 +126,11 @@ def sensitivity(indices: pd.DataFrame, ax: Axes | None = None, title: str = "") 
     ax.invert_yaxis()
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(title or "Sensitivity indices", fontsize=10)
+    noise = indices.attrs.get("noise_share")
+    note = "" if noise is None else (
+        "\nrun-to-run noise: not measured (one replicate a point)" if np.isnan(noise)
+        else f"\nrun-to-run noise: {noise:.0%} of the variance of the point means")
+    ax.set_title((title or "Sensitivity indices") + note, fontsize=10)
     return ax
 
 
