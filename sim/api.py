@@ -8,6 +8,7 @@ from typing import Any
 from sim.core.model import PatrolModel
 from sim.io.results import RunResult
 from sim.scenario.loading import DEFAULT_SCENARIO
+from sim.scenario.overrides import run_options
 from sim.scenario.schema import ScenarioSpec
 
 
@@ -39,6 +40,7 @@ def run(scenario: str | Path | ScenarioSpec = DEFAULT_SCENARIO, *, seed: int | N
     >>> sorted(result.summary)[:3]
     ['blocking_positions', 'days', 'helicopters_over_standoffs']
     """
-    model = PatrolModel(scenario, rng=rng, seed=seed, days=days, **(overrides or {}), **params)
+    days, seed, rest = run_options({**(overrides or {}), **params}, days, seed, "sim.run")
+    model = PatrolModel(scenario, rng=rng, seed=seed, days=days, **rest)
     model.run_model()
     return RunResult.from_model(model)

@@ -42,8 +42,53 @@ def test_sim_run_prints_the_summary_and_writes_every_log(tmp_path):
 def test_sim_run_takes_a_file_path_and_chooses_an_output_folder(tmp_path):
     scenario = Path(__file__).resolve().parent.parent / "scenarios" / "us-drawdown.toml"
     proc = sim_cli("run", scenario, "--seed", 2, "--days", 1, "-q", cwd=tmp_path, check=True)
-    assert (tmp_path / "runs" / "us-drawdown-seed2" / "run.json").is_file()
-    assert "wrote runs/us-drawdown-seed2/" in proc.stdout
+    assert (tmp_path / "runs" / "us-drawdown-seed2-1d" / "run.json").is_file()
+    assert "wrote runs/us-drawdown-seed2-1d/" in proc.stdout
+
+
+def test_sim_run_never_overwrites_an_earlier_run_without_force(tmp_path, run_cli):
+    """The README's sequence: an override run, then a plain one, keep both folders."""
+    base = ("run", "derik-june-2020", "--seed", 7, "--days", 1, "-q")
+    status, out, _ = run_cli(*base, "--set", "forces.US.posture.block=0.3", cwd=tmp_path)
+    assert status == 0
+    status, out_plain, _ = run_cli(*base, cwd=tmp_path)
+    assert status == 0
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(folders) == 2 and folders[0] == "derik-june-2020-seed7-1d"
+    assert folders[1].startswith("derik-june-2020-seed7-1d-set")
+    record = json.loads((tmp_path / "runs" / folders[1] / "run.json").read_text())
+    assert record["provenance"]["overrides"]["forces.US.posture.block"] == 0.3
+
+    before = (tmp_path / "runs" / folders[0] / "run.json").read_bytes()
+    status, _, err = run_cli(*base, "--seed", 8, "--out", f"runs/{folders[0]}", cwd=tmp_path)
+    assert status == 2 and "already holds a run" in err and "--force" in err
+    assert (tmp_path / "runs" / folders[0] / "run.json").read_bytes() == before
+    status, _, _ = run_cli(*base, "--seed", 8, "--out", f"runs/{folders[0]}", "--force",
+                           cwd=tmp_path)
+    record = json.loads((tmp_path / "runs" / folders[0] / "run.json").read_text())
+    assert status == 0 and record["provenance"]["seed"] == 8
+
+
+def test_an_override_runs_header_names_its_overrides(tmp_path, run_cli):
+    status, out, _ = run_cli("run", "derik-june-2020", "--seed", 7, "--set", "days=1",
+                             "--set", "forces.US.posture.block=0.3", cwd=tmp_path)
+    assert status == 0
+    assert "with forces.US.posture.block = 0.3, days = 1" in out
+    assert "seed 7, 1 days" in out
+
+
+def test_days_and_seed_can_come_as_overrides_too(tmp_path, run_cli):
+    """``--set days=`` and ``overrides={"days": ...}`` used to crash with a TypeError."""
+    import sim
+
+    a = sim.run("derik-june-2020", overrides={"days": 1, "seed": 3})
+    b = sim.run("derik-june-2020", seed=3, days=1)
+    assert a.summary == b.summary and a.provenance["seed"] == 3
+    with pytest.raises(sim.InputError, match="days is given twice"):
+        sim.run("derik-june-2020", days=2, overrides={"days": 1})
+    status, _, err = run_cli("run", "derik-june-2020", "--days", 2, "--set", "days=1",
+                             cwd=tmp_path)
+    assert status == 2 and "days is given twice" in err
 
 
 @pytest.mark.parametrize(("args", "message"), [

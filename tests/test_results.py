@@ -97,3 +97,29 @@ def test_a_run_of_a_scenario_spec_records_its_name_not_its_repr():
     result = sim.run(spec, seed=1)
     assert result.provenance["scenario_ref"] == "derik-june-2020"
     assert result.provenance["scenario_sha256"] == spec.content_hash()
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002])
+def test_every_file_written_follows_the_users_umask(baseline_run, tmp_path, mask):
+    """Sweep, run and GeoJSON files are readable by whom the umask allows, not owner-only."""
+    import os
+    import stat
+
+    from sim.io.geojson import export_geojson
+
+    old = os.umask(mask)
+    try:
+        baseline_run.write(tmp_path / "run")
+        export_geojson(tmp_path / "run")
+        spec = tmp_path / "s.toml"
+        spec.write_text('name = "s"\nscenario = "derik-june-2020"\ndays = 0.25\n'
+                        'replicates = 2\n[design]\nkind = "grid"\n'
+                        '[parameters."forces.US.posture.block"]\nvalues = [0.2, 0.8]\n')
+        sim.sweep(spec, out=tmp_path / "sweep", workers=0, quiet=True)
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.name != "s.toml"]
+    assert len(files) > 10
+    for path in files:
+        want = (0o777 if path.is_dir() else 0o666) & ~mask
+        assert stat.S_IMODE(path.stat().st_mode) == want, path

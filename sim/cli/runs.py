@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,16 +32,35 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def default_run_folder(name: str, seed: int, overrides: dict[str, Any]) -> Path:
+    """``runs/<scenario>-seed<seed>``, then ``-<days>d`` and ``-set<hash>`` when overridden.
+
+    Two runs that differ in their length or overrides never share a default folder.
+    """
+    rest = {k: v for k, v in overrides.items() if k != "days"}
+    folder = f"{name}-seed{seed}"
+    if "days" in overrides:
+        folder += f"-{overrides['days']:g}d"
+    if rest:
+        digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode())
+        folder += f"-set{digest.hexdigest()[:8]}"
+    return Path("runs") / folder
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its logs."""
     from sim.core.model import PatrolModel, resolve_seed
     from sim.io.results import RunResult, check_out_folder
     from sim.io.summary import summary_lines
+    from sim.scenario.overrides import run_options
 
-    seed = resolve_seed(args.seed)
-    model = PatrolModel(args.scenario, rng=seed, days=args.days, **parse_overrides(args.set))
-    out = Path(args.out) if args.out else Path("runs") / f"{model.spec.name}-seed{seed}"
-    check_out_folder(out)  # before the run, not only when writing
+    days, seed, overrides = run_options(parse_overrides(args.set), args.days, args.seed,
+                                        "command line (--set)")
+    seed = resolve_seed(seed)
+    model = PatrolModel(args.scenario, rng=seed, days=days, **overrides)
+    out = (Path(args.out) if args.out
+           else default_run_folder(model.spec.name, seed, model.overrides))
+    check_out_folder(out, replace=args.force)  # before the run, not only when writing
     if args.seed is None:
         print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
     model.run_model()
@@ -48,6 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         spec = model.spec
         print(f"{spec.name}: {spec.title}")
+        if model.overrides:
+            print("with " + ", ".join(f"{k} = {v!r}" for k, v in model.overrides.items()))
         print(f"seed {seed}, {spec.days:g} days from {spec.start:%Y-%m-%d}")
         for line in summary_lines(result.summary):
             print(line)
@@ -105,7 +128,10 @@ def add_parsers(sub: Any) -> None:
                      "TOML file")
     run.add_argument("--seed", type=int, help="the run's seed (drawn and printed if omitted)")
     run.add_argument("--days", type=float, help="override the scenario's number of days")
-    run.add_argument("--out", help="output folder (default runs/<scenario>-seed<seed>)")
+    run.add_argument("--out", help="output folder (default runs/<scenario>-seed<seed>, then "
+                     "-<days>d and -set<hash> when --days or --set is given)")
+    run.add_argument("--force", action="store_true",
+                     help="replace the output folder if it already holds a run")
     run.add_argument("--csv", action="store_true", help="also write CSV copies of the logs")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override a scenario parameter by dotted name, e.g. "

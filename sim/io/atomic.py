@@ -17,12 +17,30 @@ from pathlib import Path
 from typing import Any
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)  # elsewhere: the classic set-and-restore
+    os.umask(old)
+    return old
+
+
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call ``write(tmp_path)``, then rename the temporary file onto ``path``."""
+    """Call ``write(tmp_path)``, then rename the temporary file onto ``path``.
+
+    The file gets the permissions a plain ``open()`` would give it (0666 less the
+    umask), not ``mkstemp``'s owner-only 0600.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -55,7 +73,7 @@ def atomic_folder(out: Path, fill: Callable[[Path], Any]) -> Path:
 
 def _replace(tmp: Path, out: Path) -> None:
     """Move a finished folder into place, replacing an old one."""
-    os.chmod(tmp, 0o755)
+    os.chmod(tmp, 0o777 & ~umask())
     if not out.exists():
         tmp.rename(out)
         return

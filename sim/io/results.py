@@ -159,18 +159,25 @@ def provenance(model: PatrolModel) -> dict[str, Any]:
     }
 
 
-def check_out_folder(out: Path) -> None:
-    """Refuse an output path that exists and is not a run folder (it is never overwritten).
+def check_out_folder(out: Path, replace: bool = True) -> None:
+    """Refuse an output path that would lose something if written.
+
+    A path that exists and is not a run folder is never overwritten; an earlier
+    run's folder is replaced only when ``replace`` is true.
 
     Raises
     ------
     InputError
         Naming the path and the fix.
     """
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                             and not (out / "run.json").is_file())):
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    if not out.is_dir() or not (out / "run.json").is_file():
         raise InputError.single(str(out), "--out", "exists and is not a run folder",
                                 "choose a new folder or remove it")
+    if not replace:
+        raise InputError.single(str(out), "--out", "already holds a run",
+                                "pass --force to replace it, or choose another --out")
 
 
 @dataclass

@@ -58,3 +58,32 @@ def apply_overrides(raw: dict, overrides: dict[str, Any], defaults: dict, source
     if problems:
         raise InputError(source, problems)
     return out
+
+
+def run_options(overrides: dict[str, Any], days: float | None, seed: int | None,
+                where: str) -> tuple[float | None, int | None, dict[str, Any]]:
+    """Take ``days`` and ``seed`` out of ``overrides``, where either may also be given.
+
+    ``days`` is a scenario parameter and may come either way; ``seed`` is not a
+    scenario parameter but is accepted the same way for convenience.
+
+    Returns
+    -------
+    days, seed, rest
+        The run's length and seed, and the remaining overrides.
+
+    Raises
+    ------
+    InputError
+        If ``days`` or ``seed`` is given twice with different values.
+    """
+    rest = dict(overrides)
+    given = {"days": days, "seed": seed}
+    for name in given:
+        if name in rest:
+            value = rest.pop(name)
+            if given[name] is not None and given[name] != value:
+                raise InputError.single(where, name, f"is given twice ({given[name]!r} and "
+                                        f"{value!r})", f"give {name} once")
+            given[name] = value
+    return given["days"], given["seed"], rest
