@@ -49,9 +49,9 @@ def test_sim_run_takes_a_file_path_and_chooses_an_output_folder(tmp_path):
 def test_sim_run_never_overwrites_an_earlier_run_without_force(tmp_path, run_cli):
     """The README's sequence: an override run, then a plain one, keep both folders."""
     base = ("run", "derik-june-2020", "--seed", 7, "--days", 1, "-q")
-    status, out, _ = run_cli(*base, "--set", "forces.US.posture.block=0.3", cwd=tmp_path)
+    status, _, _ = run_cli(*base, "--set", "forces.US.posture.block=0.3", cwd=tmp_path)
     assert status == 0
-    status, out_plain, _ = run_cli(*base, cwd=tmp_path)
+    status, _, _ = run_cli(*base, cwd=tmp_path)
     assert status == 0
     folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
     assert len(folders) == 2 and folders[0] == "derik-june-2020-seed7-1d"
@@ -99,7 +99,7 @@ def test_days_and_seed_can_come_as_overrides_too(tmp_path, run_cli):
     (["run", "derik-june-2020", "--set", "missions.ru_derik.per_day=-2"],
      "missions.ru_derik.per_day = -2 must be >= 0"),
     (["run", "derik-june-2020", "--seed", "-1"], "seed = -1 must be an integer >= 0"),
-    (["run", "nowhere"], "nowhere: scenario is neither a file nor a shipped scenario"),
+    (["run", "nowhere"], "nowhere: scenario is not a shipped scenario"),
 ])
 def test_bad_input_exits_2_with_one_clear_message_and_writes_nothing(tmp_path, args, message,
                                                                    run_cli):
@@ -158,7 +158,8 @@ def test_a_killed_run_never_leaves_a_folder_that_looks_complete(tmp_path):
         assert not out.exists() or complete(out)
         visible = [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")]
         assert visible in ([], ["out"])
-    sim_cli("run", "derik-june-2020", "--seed", 1, "--days", 2, "--out", out, "-q", check=True)
+    sim_cli("run", "derik-june-2020", "--seed", 1, "--days", 2, "--out", out, "-q", "--force",
+            check=True)
     assert complete(out)
 
 

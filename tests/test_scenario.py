@@ -122,10 +122,40 @@ def test_an_unknown_force_in_a_rivalry_or_mission_is_named(write_scenario):
 
 
 def test_an_extends_cycle_is_refused(tmp_path):
-    (tmp_path / "a.toml").write_text('extends = "b"\nname = "a"\n')
-    (tmp_path / "b.toml").write_text('extends = "a"\nname = "b"\n')
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\nname = "a"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\nname = "b"\n')
     with pytest.raises(InputError, match="extends forms a cycle"):
         load_scenario(tmp_path / "a.toml")
+
+
+def test_a_bare_name_is_a_shipped_scenario_never_a_file_nearby(tmp_path, monkeypatch):
+    """A file named like a shipped scenario does not shadow it; a near miss gets suggestions."""
+    (tmp_path / "derik-june-2020.toml").write_text('extends = "derik-june-2020"\nname = "x"\n'
+                                                   '[civilians]\ntrips_per_day = 5\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_scenario("derik-june-2020")[0].name == "derik-june-2020"
+    assert load_scenario(tmp_path / "derik-june-2020.toml")[0].civilians.trips_per_day == 5
+    with pytest.raises(InputError, match="did you mean derik-june-2020"):
+        load_scenario("derik-june-2002")
+    (tmp_path / "mine.toml").write_text('extends = "derik-june-2020"\nname = "mine"\n')
+    with pytest.raises(InputError, match=r"for the file .*mine\.toml, write 'mine\.toml'"):
+        load_scenario("mine")
+
+
+def test_paths_in_a_scenario_resolve_from_its_own_folder_not_the_working_directory(
+        tmp_path, monkeypatch):
+    sub = tmp_path / "study" / "sub"
+    sub.mkdir(parents=True)
+    (sub / "parent.toml").write_text('extends = "derik-june-2020"\nname = "parent"\n'
+                                     '[civilians]\ntrips_per_day = 7\n')
+    (tmp_path / "study" / "child.toml").write_text('extends = "sub/parent.toml"\n'
+                                                  'name = "child"\n')
+    (tmp_path / "sub").mkdir()  # a decoy beside the working directory
+    (tmp_path / "sub" / "parent.toml").write_text('extends = "derik-june-2020"\n'
+                                                  'name = "decoy"\n')
+    monkeypatch.chdir(tmp_path)
+    spec, _ = load_scenario("study/child.toml")
+    assert spec.name == "child" and spec.civilians.trips_per_day == 7
 
 
 def test_an_override_of_a_parameter_that_does_not_exist_is_refused():
@@ -248,3 +278,13 @@ def test_any_unknown_key_is_named_in_the_error(tmp_path, key, table):
     path.write_text(toml_dump(raw), encoding="utf-8")
     with pytest.raises(InputError, match=f"{key} is not a known key"):
         check(Path(path))
+
+
+def test_a_sweep_file_named_like_a_shipped_scenario_sweeps_that_scenario(tmp_path):
+    """It used to load itself as its own base scenario."""
+    path = tmp_path / "derik-june-2020.toml"
+    path.write_text('name = "s"\nscenario = "derik-june-2020"\ndays = 0.25\nreplicates = 1\n'
+                    '[design]\nkind = "grid"\n[parameters."forces.US.posture.block"]\n'
+                    'values = [0.2, 0.8]\n')
+    table = sim.sweep(path, out=tmp_path / "out", workers=0, quiet=True)
+    assert len(table) == 2 and (table["status"] == "ok").all()

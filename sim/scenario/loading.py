@@ -8,6 +8,7 @@ be overridden by its dotted name, e.g. ``forces.US.posture.block`` or
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -37,19 +38,44 @@ def shipped_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in sorted(scenarios_dir().glob("*.toml"))}
 
 
+def is_path_reference(ref: str | Path) -> bool:
+    """Whether a scenario reference is a file path (ends in .toml or has a folder), not a name."""
+    text = str(ref)
+    return text.endswith(".toml") or "/" in text or "\\" in text or isinstance(ref, Path)
+
+
 def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
-    """The file a scenario reference names (absolute): a path, or a shipped scenario's name."""
-    path = Path(ref)
-    candidates = [path] if path.suffix == ".toml" else []
-    if relative_to is not None:
-        candidates.insert(0, relative_to / path.with_suffix(".toml").name)
-    candidates.append(scenarios_dir() / f"{path.stem}.toml")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    known = ", ".join(shipped_scenarios())
-    raise InputError.single(str(ref), "scenario", "is neither a file nor a shipped scenario",
-                            f"shipped: {known}")
+    """The file a scenario reference names (absolute), one way only.
+
+    A bare name (no ``.toml``, no folder) is a shipped scenario's name, never a
+    file that happens to sit nearby; anything else is a path, relative to
+    ``relative_to`` (the folder of the file that names it) or else the working
+    directory.
+
+    Raises
+    ------
+    InputError
+        If no such file or shipped scenario exists, with the closest names.
+    """
+    shipped = shipped_scenarios()
+    if not is_path_reference(ref):
+        if str(ref) in shipped:
+            return shipped[str(ref)].resolve()
+        near = difflib.get_close_matches(str(ref), list(shipped), n=3)
+        beside = (relative_to or Path()) / f"{ref}.toml"
+        fix = (f"did you mean {' or '.join(near)}? " if near else "") + (
+            f"for the file {beside}, write {str(ref) + '.toml'!r}; " if beside.is_file() else "")
+        raise InputError.single(str(ref), "scenario", "is not a shipped scenario",
+                                fix + f"shipped: {', '.join(shipped)}")
+    path = Path(ref).expanduser()
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    if path.is_file():
+        return path.resolve()
+    where = f" (relative to {relative_to})" if relative_to is not None else ""
+    raise InputError.single(str(ref), "scenario", f"is not a file{where}",
+                            "give the path of a scenario file, relative to the file that "
+                            f"names it, or a shipped name: {', '.join(shipped)}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
