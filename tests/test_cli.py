@@ -200,3 +200,35 @@ def test_a_missing_tool_is_a_setup_error_with_exit_1_not_bad_input(tmp_path, run
     assert status == 1
     assert "ffmpeg, which is not installed" in err and "or write a .gif" in err
     assert not (tmp_path / "film.mp4").exists()
+
+
+FOURTH_FORCE = """
+extends = "derik-june-2020"
+name = "fourth"
+rivalries = [["US", "RU"], ["US", "RU+TR"], ["XX", "RU"]]
+[forces.XX]
+name = "A fourth force"
+[forces.XX.posture]
+deploy_blocking = 0.3
+[forces.XX.blocking]
+base = "yaarubiyah"
+protect = ["derik"]
+triggers = ["approach"]
+within_km = 5
+lead_min = 600
+"""
+
+
+def test_validate_warns_of_a_setting_that_can_never_act_and_the_run_counts_it(tmp_path,
+                                                                              run_cli):
+    """A fourth force's blocking whose base can never be ahead of a rival: warned, and zero."""
+    (tmp_path / "fourth.toml").write_text(FOURTH_FORCE)
+    status, out, _ = run_cli("validate", "fourth.toml", cwd=tmp_path)
+    assert status == 0
+    assert ("warning: forces.XX.posture.deploy_blocking = 0.3 can never take effect" in out)
+    status, out, _ = run_cli("validate", "derik-june-2020", cwd=tmp_path)
+    assert "warning" not in out
+    status, out, _ = run_cli("run", "fourth.toml", "--seed", 1, "--days", 3, cwd=tmp_path)
+    assert status == 0
+    lines = [line.split() for line in out.splitlines()]
+    assert ["XX", "0"] in lines and any(line[:1] == ["US"] for line in lines)

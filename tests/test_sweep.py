@@ -240,14 +240,14 @@ def test_every_summary_field_is_computed_tabulated_and_printed_from_one_table(sm
     from sim.io.summary import SUMMARY_FIELDS, SUMMARY_TYPES, summary_lines
 
     result = sim.run("derik-june-2020", seed=3, days=1)
-    assert list(result.summary) == ["scenario", "seed", *SUMMARY_TYPES]
+    assert list(result.summary) == ["scenario", "seed", *SUMMARY_TYPES, "blocking_positions_US"]
     spec, path = load_sweep(small)
     schema = row_schema(make_design(spec, path.parent), spec)
     assert [n for n in schema.names if n in SUMMARY_TYPES] == list(SUMMARY_TYPES)
     table = sweep(small, out=tmp_path / "s", workers=0, quiet=True)
     assert set(SUMMARY_TYPES) <= set(table.columns)
     labelled = [f for f in SUMMARY_FIELDS if f.label]
-    assert len(summary_lines(result.summary)) == len(labelled) == 13
+    assert len(summary_lines(result.summary)) == len(labelled) + 1 == 14  # + US's positions
 
 
 def test_a_run_that_fails_is_recorded_with_its_error_and_seed_and_the_sweep_goes_on(tmp_path,

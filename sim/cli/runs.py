@@ -111,13 +111,16 @@ def cmd_network(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check scenario files (schema, places, forces) without running them."""
     from sim.scenario.binding import build_network
+    from sim.scenario.inert import inert_settings
     from sim.scenario.loading import load_scenario
 
     for ref in args.scenarios:
         spec, path = load_scenario(ref, parse_overrides(args.set))
-        build_network(spec, path)
+        network = build_network(spec, path)
         print(f"ok: {path.name} ({spec.name}: {len(spec.forces)} forces, "
               f"{len(spec.missions)} missions, {len(spec.villagers)} villager communities)")
+        for warning in inert_settings(spec, network):
+            print(f"  warning: {warning}")
     return 0
 
 

@@ -207,8 +207,10 @@ class RunResult:
         """Collect a finished (or stopped) model's logs."""
         frames = dict(standoffs=standoff_frame(model), trips=trip_frame(model),
                       missions=mission_frame(model), timeseries=timeseries_frame(model))
+        blocking_forces = tuple(fid for fid, f in sorted(model.spec.forces.items())
+                                if f.blocking is not None and f.posture.deploy_blocking > 0)
         logs = Logs(frames["standoffs"], frames["trips"], frames["missions"], model.spec.days,
-                    model.traffic.n_under_way)
+                    model.traffic.n_under_way, blocking_forces)
         summary = summarise(logs, model.spec.name, model.seed)
         return cls(**frames, summary=summary, provenance=provenance(model))
 

@@ -25,6 +25,8 @@ class Logs:
     missions: pd.DataFrame
     days: float
     trips_under_way: int
+    blocking_forces: tuple[str, ...] = ()
+    """Forces that may deploy blocking positions (counted per force, zeros included)."""
 
     @property
     def between_forces(self) -> pd.DataFrame:
@@ -131,6 +133,10 @@ SUMMARY_FIELDS: tuple[SummaryField, ...] = (
                  "blocking positions deployed"),
 )
 
+#: Prefix of the per-force counts of blocking positions (``blocking_positions_US``, ...),
+#: which follow the fields in a summary (their names depend on the scenario's forces).
+BY_FORCE = "blocking_positions_"
+
 #: Name → type of every headline number (the columns sweeps tabulate).
 SUMMARY_TYPES: dict[str, type] = {f.name: f.kind for f in SUMMARY_FIELDS}
 
@@ -143,13 +149,22 @@ def summarise(logs: Logs, scenario: str, seed: int) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"scenario": scenario, "seed": seed}
     out.update({f.name: f.compute(logs) for f in SUMMARY_FIELDS})
+    blocking = logs.missions[logs.missions["kind"] == "blocking"]["force"]
+    for force in sorted({*logs.blocking_forces, *blocking}):
+        out[f"{BY_FORCE}{force}"] = int((blocking == force).sum())
     return out
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """The lines ``sim run`` prints: each labelled field, formatted."""
-    return [f"  {f.label:<40} {f.fmt.format(summary[f.name])}"
-            for f in SUMMARY_FIELDS if f.label]
+    lines = []
+    for f in SUMMARY_FIELDS:
+        if f.label:
+            lines.append(f"  {f.label:<40} {f.fmt.format(summary[f.name])}")
+        if f.name == "blocking_positions":
+            lines += [f"    {name.removeprefix(BY_FORCE):<38} {n}"
+                      for name, n in summary.items() if name.startswith(BY_FORCE)]
+    return lines
 
 
 def delay_by_gate(standoffs: pd.DataFrame) -> tuple[dict[tuple[str, str], float],
