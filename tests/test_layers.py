@@ -120,3 +120,17 @@ def test_the_readmes_module_map_names_every_module_once():
     modules = sorted(p.name for p in PACKAGE.rglob("*.py")
                      if p.name not in ("__init__.py", "__main__.py") and "data" not in p.parts)
     assert listed == modules
+
+
+def test_import_sim_and_the_cli_load_no_heavy_library():
+    """``import sim`` and ``sim --help`` answer at once: pandas, Mesa, SciPy, matplotlib wait."""
+    code = (
+        "import sys\n"
+        "import sim\n"
+        "from sim.cli import build_parser\n"
+        "build_parser().format_help()\n"
+        "heavy = ('pandas', 'mesa', 'scipy', 'matplotlib', 'networkx', 'pyarrow', 'dask', "
+        "'SALib', 'pyabc', 'solara')\n"
+        "print(sorted({n.split('.')[0] for n in sys.modules} & set(heavy)))\n"
+    )
+    assert python(code).strip() == "[]"
