@@ -158,3 +158,37 @@ def test_a_missing_network_file_is_named(tmp_path):
     """The path is in the message."""
     with pytest.raises(InputError, match=r"nowhere\.graphml: network does not exist"):
         read_graphml(tmp_path / "nowhere.graphml")
+
+
+def _two_way_graphml(path: Path, maxspeed: str, length_m: str = "1000") -> Path:
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    for node, (lat, lon) in line_nodes("abc").items():
+        graph.add_node(node, x=str(lon), y=str(lat))
+    for u, v in (("a", "b"), ("b", "a"), ("b", "c"), ("c", "b")):
+        graph.add_edge(u, v, length=length_m if (u, v) == ("a", "b") else "1000",
+                       maxspeed=maxspeed if (u, v) == ("a", "b") else "50",
+                       highway="secondary")
+    nx.write_graphml(graph, path)
+    return path
+
+
+@pytest.mark.parametrize(("tag", "speed", "unread"), [
+    ("[30", 30.0, False), ("['30', '5", 17.5, False), ("[[[", 60.0, True),
+    ("signals", 60.0, True), ("1e400", 60.0, True), ("[None]", 60.0, True)])
+def test_a_malformed_maxspeed_is_read_defensively_and_reported(tmp_path, tag, speed, unread,
+                                                               run_cli):
+    """``"[30"`` used to crash the reader with SyntaxError."""
+    path = _two_way_graphml(tmp_path / "roads.graphml", tag)
+    network = read_graphml(path)
+    assert network.graph.edges["a", "b"]["speed_kmh"] == speed  # 60: secondary's default
+    listed = network.summary()["unread_maxspeed"]
+    assert listed == ([("a", "b", tag)] if unread else [])
+    status, out, _ = run_cli("network", path)
+    assert status == 0 and ("maxspeed unreadable on 1 edges (e.g. a->b" in out) == unread
+
+
+@pytest.mark.parametrize("length", ["1e308", "inf", "nan", "-5", "0"])
+def test_an_absurd_edge_length_is_refused_naming_the_edge(tmp_path, length):
+    path = _two_way_graphml(tmp_path / "roads.graphml", "50", length)
+    with pytest.raises(InputError, match=r"edge a->b.*length = .* must be > 0 and at most"):
+        read_graphml(path)

@@ -104,6 +104,10 @@ def cmd_network(args: argparse.Namespace) -> int:
     if s["dropped_nodes"]:
         print(f"  dropped {s['dropped_nodes']:,} nodes outside the largest strongly "
               "connected component")
+    if s["unread_maxspeed"]:
+        u, v, value = s["unread_maxspeed"][0]
+        print(f"  maxspeed unreadable on {len(s['unread_maxspeed']):,} edges (e.g. {u}->{v}: "
+              f"{value!r}); their road class's speed is used")
     print("  ok: connected, lengths and speeds positive")
     return 0
 

@@ -362,4 +362,5 @@ class RoadNetwork:
             "roads_by_class": dict(sorted(classes.items())),
             "bbox": list(self.bbox()),
             "dropped_nodes": self.n_dropped,
+            "unread_maxspeed": list(self.graph.graph.get("unread_maxspeed", [])),
         }

@@ -8,7 +8,6 @@ stringified list such as "['30', '50']", or nothing; ``highway`` likewise.
 from __future__ import annotations
 
 import ast
-import math
 import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -24,8 +23,12 @@ DEFAULT_SPEED_KMH = {
     "track": 20.0, "road": 40.0,
 }
 FALLBACK_SPEED_KMH = 40.0
+#: Above this a ``maxspeed`` is taken as a tagging error (km/h).
+MAX_SPEED_KMH = 300.0
+#: Above this an edge's ``length`` is taken as an error (km): no road link is this long.
+MAX_EDGE_KM = 1000.0
 MPH_TO_KMH = 1.609344
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
 def _first(value: object) -> str:
@@ -40,6 +43,33 @@ def _first(value: object) -> str:
     return text
 
 
+def maxspeed_kmh(value: object) -> float | None:
+    """Speed in km/h from an OSM ``maxspeed`` tag, or None if it holds no usable speed.
+
+    Takes "50", "25 mph", a list (``"['30', '50']"``: their mean) and malformed
+    lists (``"[30"``: the numbers in it); a tag with no number, or none between 0
+    and :data:`MAX_SPEED_KMH`, gives None.
+    """
+    if value is None or not str(value).strip():
+        return None
+    text = str(value)
+    parts: list = [text]
+    if text.strip().startswith("["):
+        try:
+            parsed = ast.literal_eval(text)
+            parts = list(parsed) if isinstance(parsed, (list, tuple)) else [parsed]
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            parts = text.strip("[]").split(",")
+    speeds = []
+    for part in parts:
+        numbers = _NUMBER.findall(str(part))
+        if numbers:
+            speed = float(numbers[0])
+            speeds.append(speed * MPH_TO_KMH if "mph" in str(part) else speed)
+    speeds = [v for v in speeds if 0 < v <= MAX_SPEED_KMH]
+    return round(sum(speeds) / len(speeds), 4) if speeds else None
+
+
 def parse_maxspeed(value: object, highway: object = "") -> float:
     """Speed in km/h from an OSM ``maxspeed`` tag, falling back on ``highway`` class.
 
@@ -49,21 +79,14 @@ def parse_maxspeed(value: object, highway: object = "") -> float:
     40.2336
     >>> parse_maxspeed("['30', '50']")
     40.0
+    >>> parse_maxspeed("[30")
+    30.0
     >>> parse_maxspeed(None, "primary")
     70.0
     """
-    speeds = []
-    if value is not None and str(value).strip():
-        text = str(value)
-        for part in ast.literal_eval(text) if text.strip().startswith("[") else [text]:
-            numbers = _NUMBER.findall(str(part))
-            if numbers:
-                speed = float(numbers[0])
-                speeds.append(speed * MPH_TO_KMH if "mph" in str(part) else speed)
-    speeds = [s for s in speeds if s > 0]
-    if speeds:
-        return round(sum(speeds) / len(speeds), 4)
-    return DEFAULT_SPEED_KMH.get(_first(highway), FALLBACK_SPEED_KMH)
+    speed = maxspeed_kmh(value)
+    return speed if speed is not None else DEFAULT_SPEED_KMH.get(_first(highway),
+                                                                 FALLBACK_SPEED_KMH)
 
 
 def read_osm_graphml(path: Path, min_component_share: float) -> tuple[nx.DiGraph, int]:
@@ -98,6 +121,7 @@ def read_osm_graphml(path: Path, min_component_share: float) -> tuple[nx.DiGraph
             continue
         graph.add_node(str(node), lat=lat, lon=lon, name=_first(data.get("name", "")) or str(node))
     edges = raw.edges(data=True)
+    unread: list[tuple[str, str, str]] = []  # maxspeed tags with no usable speed
     for u, v, data in edges:
         try:
             length_km = float(data["length"]) / 1000.0
@@ -105,13 +129,17 @@ def read_osm_graphml(path: Path, min_component_share: float) -> tuple[nx.DiGraph
             problems.append(Problem(f"edge {u}->{v}", "lacks a numeric 'length'",
                                     "length in metres, as OSMnx writes it"))
             continue
-        if not length_km > 0 or math.isinf(length_km):
-            problems.append(Problem(f"edge {u}->{v}", f"length = {data['length']} must be > 0"))
+        if not 0 < length_km <= MAX_EDGE_KM:
+            problems.append(Problem(f"edge {u}->{v}", f"length = {data['length']} must be > 0 "
+                                    f"and at most {MAX_EDGE_KM * 1000:g} m",
+                                    "length in metres, as OSMnx writes it"))
             continue
         u, v = str(u), str(v)
         if u == v or u not in graph or v not in graph:
             continue
         speed = parse_maxspeed(data.get("maxspeed"), data.get("highway", ""))
+        if data.get("maxspeed") not in (None, "") and maxspeed_kmh(data["maxspeed"]) is None:
+            unread.append((u, v, str(data["maxspeed"])))
         minutes = 60.0 * length_km / speed
         old = graph.get_edge_data(u, v)
         if old is not None and 60.0 * old["length_km"] / old["speed_kmh"] <= minutes:
@@ -135,4 +163,5 @@ def read_osm_graphml(path: Path, min_component_share: float) -> tuple[nx.DiGraph
             f"{len(largest)} of {n_all} nodes", "export one connected area (e.g. osmnx "
             "graph_from_place with retain_all=False)")
     graph = graph.subgraph(largest).copy()
+    graph.graph["unread_maxspeed"] = unread
     return graph, n_all - len(largest)
