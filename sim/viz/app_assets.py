@@ -102,24 +102,46 @@ def _registry() -> str:
     return (registry or DEFAULT_REGISTRY).rstrip("/") + "/"
 
 
+class UntrustedDownload(OSError):
+    """A download that cannot be verified: never unpacked, and not retried another way."""
+
+
+#: Hosts where a plain-http registry is accepted: this machine (a local mirror or a test).
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _check_url(url: str, package: str) -> None:
+    """Refuse anything but https, except from this machine."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK):
+        raise UntrustedDownload(f"{package}: {url} is not https (only a registry on this "
+                                "machine may use plain http)")
+
+
 def _check_integrity(data: bytes, dist: dict, package: str) -> None:
+    """The tarball must match the registry's sha512 ``integrity`` (sha1 or none is refused)."""
     integrity = dist.get("integrity", "")
-    if integrity.startswith("sha512-"):
-        ok = base64.b64decode(integrity[7:]) == hashlib.sha512(data).digest()
-    elif dist.get("shasum"):
-        ok = hashlib.sha1(data).hexdigest() == dist["shasum"]
-    else:
-        ok = True
-    if not ok:
-        raise OSError(f"{package}: the tarball does not match the registry's checksum")
+    sha512 = next((h[7:] for h in str(integrity).split() if h.startswith("sha512-")), None)
+    if sha512 is None:
+        raise UntrustedDownload(f"{package}: the registry gives no sha512 integrity for the "
+                                f"tarball ({integrity or 'none'})")
+    try:
+        expected = base64.b64decode(sha512, validate=True)
+    except ValueError:
+        raise UntrustedDownload(f"{package}: the registry's integrity is not base64") from None
+    if expected != hashlib.sha512(data).digest():
+        raise UntrustedDownload(f"{package}: the tarball does not match the registry's "
+                                "checksum")
 
 
 def _download(package: str, registry: str, timeout_s: float) -> bytes:
-    """A package's tarball from the registry, checked against its published checksum."""
+    """A package's tarball from the registry, checked against its published sha512."""
     name, version = _split(package)
     meta_url = f"{registry}{urllib.parse.quote(name, safe='@')}/{version}"
+    _check_url(meta_url, package)
     with urllib.request.urlopen(meta_url, timeout=timeout_s) as response:
         dist = json.load(response)["dist"]
+    _check_url(dist["tarball"], package)
     with urllib.request.urlopen(dist["tarball"], timeout=timeout_s) as response:
         data = response.read()
     _check_integrity(data, dist, package)
@@ -176,7 +198,10 @@ def fetch_assets(folder: Path | None = None, *, timeout_s: float = 60.0) -> tupl
     Raises
     ------
     SetupError
-        If a package can be downloaded neither from the registry nor with ``npm``.
+        If a package can be downloaded neither from the registry nor with ``npm``, or
+        if the registry is not https (a registry on this machine aside) or its tarball
+        has no sha512 integrity or fails it: such a package is refused outright, not
+        fetched another way.
     """
     folder = assets_dir() if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,6 +209,10 @@ def fetch_assets(folder: Path | None = None, *, timeout_s: float = 60.0) -> tupl
     for package in missing_assets(folder):
         try:
             data = _download(package, registry, timeout_s)
+        except UntrustedDownload as exc:
+            raise SetupError(f"refused {package} from {registry}: {exc}",
+                             "use an https registry that publishes sha512 integrity "
+                             "(npm's default does)") from None
         except (OSError, KeyError, ValueError) as exc:
             log.info("%s from %s failed (%s); trying npm", package, registry, exc)
             try:
