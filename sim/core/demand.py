@@ -37,6 +37,10 @@ def demand_places(network: RoadNetwork, rules: CivilianRules) -> list[str]:
     )
 
 
+#: Distances below this (places on one node) count as this, km, so no weight is infinite.
+MIN_KM = 1e-3
+
+
 def od_weights(network: RoadNetwork, rules: CivilianRules, places: list[str]) -> np.ndarray:
     """Gravity-model probabilities of each ordered (origin, destination) pair, flattened."""
     pop = np.array([network.places[p].population or rules.village_population for p in places],
@@ -46,9 +50,20 @@ def od_weights(network: RoadNetwork, rules: CivilianRules, places: list[str]) ->
     for i, j in itertools.permutations(range(n), 2):
         dist[i, j] = network.route(network.node_of(places[i]),
                                    network.node_of(places[j])).length_km
-    weights = np.outer(pop, pop) / dist**rules.distance_decay
+    with np.errstate(over="ignore", divide="ignore"):
+        weights = np.outer(pop, pop) / np.maximum(dist, MIN_KM) ** rules.distance_decay
     np.fill_diagonal(weights, 0.0)
-    return (weights / weights.sum()).ravel()
+    total = weights.sum()
+    if not (np.isfinite(total) and total > 0):  # extremes: the same weights, in logs
+        with np.errstate(divide="ignore"):
+            logs = (np.log(pop)[:, None] + np.log(pop)[None, :]
+                    - rules.distance_decay * np.log(np.maximum(dist, MIN_KM)))
+        np.fill_diagonal(logs, -np.inf)
+        if not np.isfinite(logs.max()):
+            return np.zeros(n * n)  # nobody lives anywhere: no trips
+        weights = np.exp(logs - logs.max())
+        total = weights.sum()
+    return (weights / total).ravel()
 
 
 class Fleet:
@@ -117,7 +132,7 @@ class Demand:
 
     def start(self) -> None:
         """Schedule the first day's draw."""
-        if self.rules.trips_per_day > 0 and len(self.places) > 1:
+        if self.rules.trips_per_day > 0 and self.p_od.sum() > 0:
             self.events.schedule(0.0, self._new_day, 0)
 
     def _new_day(self, day: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import InputError, Problem
 from sim.experiments.observations import Observation, load_observations
-from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, resolve_path
+from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, read_toml, resolve_path
 from sim.scenario.validation import problems_from_pydantic
 
 
@@ -130,12 +129,7 @@ def load_calibration(path: str | Path, **changes: Any) -> tuple[CalibrationSpec,
     if not path.is_file():
         raise InputError.single(path, "calibration", "does not exist",
                                 "give a calibration TOML file (see scenarios/calibration/)")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError.single(path, "", f"is not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError.single(path, "", f"is not UTF-8 text: {exc}") from None
+    raw = read_toml(path)
     raw.update({k: v for k, v in changes.items() if v is not None})
     try:
         spec = CalibrationSpec.model_validate(raw)

@@ -15,7 +15,6 @@ draws ``patterns.png`` from it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from sim.experiments.designs import run_seed
 from sim.experiments.executors import executor
 from sim.experiments.observations import Observation, load_observations
 from sim.experiments.progress import Progress
-from sim.io.atomic import atomic_folder
+from sim.io.atomic import atomic_folder, json_text
 from sim.io.pattern_folder import MANIFEST, read_patterns
 from sim.io.results import versions
 from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, resolve_path, scenarios_dir
@@ -181,6 +180,6 @@ def write_folder(out: Path, manifest: dict, runs: pd.DataFrame, table: pd.DataFr
         runs.to_parquet(tmp / "runs.parquet", index=False)
         table.to_csv(tmp / "patterns.csv", index=False)
         (tmp / "report.md").write_text(report_markdown(table, manifest), encoding="utf-8")
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(json_text(manifest), encoding="utf-8")
 
     return atomic_folder(out, fill)

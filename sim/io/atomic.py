@@ -8,6 +8,7 @@ finished.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -47,9 +48,28 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         raise
 
 
+def strict(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, infinity) replaced by None.
+
+    Strict JSON has no NaN or Infinity, and readers other than Python's refuse them.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def json_text(record: dict) -> str:
+    """Strict JSON, indented, one trailing newline (NaN and infinity as null)."""
+    return json.dumps(strict(record), indent=2, default=str, allow_nan=False) + "\n"
+
+
 def write_json(path: Path, record: dict) -> None:
-    """Write JSON atomically (indented, one trailing newline)."""
-    text = json.dumps(record, indent=2, default=str) + "\n"
+    """Write strict JSON atomically (see :func:`json_text`)."""
+    text = json_text(record)
     atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 

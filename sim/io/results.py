@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim.core.network import RoadNetwork
 from sim.errors import InputError
-from sim.io.atomic import atomic_folder
+from sim.io.atomic import atomic_folder, json_text
 from sim.io.summary import Logs, summarise
 from sim.scenario.schema import ScenarioSpec, canonical_json
 
@@ -232,8 +232,7 @@ class RunResult:
                 if csv:
                     frame.to_csv(tmp / f"{name}.csv", index=False)
             record = {"summary": self.summary, "provenance": self.provenance}
-            (tmp / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n",
-                                          encoding="utf-8")
+            (tmp / "run.json").write_text(json_text(record), encoding="utf-8")
 
         return atomic_folder(out, fill)
 

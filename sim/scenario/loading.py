@@ -78,14 +78,27 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
                             f"names it, or a shipped name: {', '.join(shipped)}")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's table; any way it cannot be read is an InputError naming the file.
+
+    Raises
+    ------
+    InputError
+        If the file is unreadable, not UTF-8, not TOML, or nested too deeply to parse.
+    """
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError.single(path, "", f"is not valid TOML: {exc}",
                                 "see https://toml.io for the syntax") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError.single(path, "", f"is not UTF-8 text ({exc})",
+                                "save the file as UTF-8") from None
+    except OSError as exc:
         raise InputError.single(path, "", f"cannot be read: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise InputError.single(path, "", "is nested too deeply to read",
+                                "flatten its arrays and inline tables") from None
 
 
 def _merge(base: dict, top: dict) -> dict:
@@ -104,7 +117,7 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in _seen:
         chain = " -> ".join(p.name for p in (*_seen, path))
         raise InputError.single(path, "extends", f"forms a cycle ({chain})", "remove one link")
-    raw = _read_toml(path)
+    raw = read_toml(path)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw

@@ -14,32 +14,36 @@ import json
 import math
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-
-def _probability(value: float) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError("must be a probability in [0, 1]")
-    return value
-
-
-def _non_negative(value: float) -> float:
-    if not value >= 0:
-        raise ValueError("must be >= 0")
-    return value
-
-
-def _positive(value: float) -> float:
-    if not value > 0:
-        raise ValueError("must be > 0")
-    return value
-
-
-Prob = Annotated[float, AfterValidator(_probability)]
-NonNeg = Annotated[float, AfterValidator(_non_negative)]
-Pos = Annotated[float, AfterValidator(_positive)]
-Count = Annotated[int, AfterValidator(_non_negative)]
-PosCount = Annotated[int, AfterValidator(_positive)]
+from sim.scenario.bounds import (
+    Days,
+    Factor,
+    FolderName,
+    Hours,
+    HoursOrZero,
+    Km,
+    Minutes,
+    MinutesOrZero,
+    PerDay,
+    Population,
+    PosFactor,
+    PosPopulation,
+    PosUnits,
+    Prob,
+    Ratio,
+    ReportMinutes,
+    Seconds,
+    Sigma,
+    Speed,
+    Start,
+    StartHours,
+    Strength,
+    TickMinutes,
+    Trips,
+    Units,
+    run_size_problem,
+)
 
 
 class _Spec(BaseModel):
@@ -68,7 +72,7 @@ PostureOverride = create_model(
 )
 
 #: A number of vehicles: fixed, or ``[low, high]`` drawn uniformly (whole numbers) per sortie.
-Vehicles = PosCount | tuple[PosCount, PosCount]
+Vehicles = PosUnits | tuple[PosUnits, PosUnits]
 
 
 def _check_vehicles(value: int | tuple[int, int]) -> None:
@@ -90,8 +94,8 @@ class Blocking(_Spec):
 
     base: str
     vehicles: Vehicles = 4
-    hold_h: Pos = 4.0
-    speed_kmh: Pos = 50.0
+    hold_h: Hours = 4.0
+    speed_kmh: Speed = 50.0
     block: Prob | None = None
     """Chance that the position blocks a rival reaching it (unset: the force's ``block``)."""
     protect: tuple[str, ...] = ()
@@ -99,11 +103,11 @@ class Blocking(_Spec):
     triggers: tuple[Trigger, ...] = ("approach", "villagers")
     """``approach``: a rival patrol sets out on a route into a protected place;
     ``villagers``: villagers block a rival patrol at a protected place."""
-    within_km: Pos = 30.0
+    within_km: Km = 30.0
     """The crossroads must lie within this road distance of the protected place."""
-    lead_min: NonNeg = 10.0
+    lead_min: MinutesOrZero = 10.0
     """On ``approach``: minutes the position must be in place before the rival arrives."""
-    max_active: PosCount = 1
+    max_active: PosUnits = 1
 
     @model_validator(mode="after")
     def _check(self) -> Blocking:
@@ -119,8 +123,8 @@ class Routing(_Spec):
     ``secondary``, ...) or by their ``road`` name; a name's factor wins over its class's.
     """
 
-    road_class: dict[str, Pos] = {}
-    road_name: dict[str, Pos] = {}
+    road_class: dict[str, PosFactor] = {}
+    road_name: dict[str, PosFactor] = {}
 
 
 class Force(_Spec):
@@ -128,10 +132,10 @@ class Force(_Spec):
 
     name: str = ""
     posture: Posture = Posture()
-    helicopters: Count = 0
+    helicopters: Units = 0
     helicopter_base: str | None = None
-    helicopter_speed_kmh: Pos = 200.0
-    helicopters_per_call: PosCount = 1
+    helicopter_speed_kmh: Speed = 200.0
+    helicopters_per_call: PosUnits = 1
     """Helicopters sent over a standoff when the force calls (as many as are idle)."""
     helicopters_from: str | None = None
     """Another force whose helicopters serve this one (a joint patrol's escort, say)."""
@@ -148,7 +152,7 @@ class Force(_Spec):
 class Escort(_Spec):
     """Helicopters that fly with a sortie from departure to return."""
 
-    helicopters: PosCount = 2
+    helicopters: PosUnits = 2
     p: Prob = 1.0
     """Chance that a sortie has its escort (if enough helicopters are idle)."""
 
@@ -161,18 +165,18 @@ class Mission(_Spec):
     target: str
     via: tuple[str, ...] = ()
     vehicles: Vehicles = 4
-    per_day: NonNeg = 1.0
+    per_day: PerDay = 1.0
     """Mean departures per day (Poisson)."""
     depart_hours: tuple[float, float] = (8.0, 12.0)
     """Departures fall uniformly between these hours of the day."""
-    schedule_h: tuple[NonNeg, ...] | None = None
+    schedule_h: tuple[StartHours, ...] | None = None
     """Fixed departures, hours since the start (``[]``: none); if given, ``per_day`` is unused."""
     start: dt.datetime | None = None
     """No departure before this moment (e.g. a base not yet set up)."""
     end: dt.datetime | None = None
     """No departure from this moment on (e.g. a base abandoned)."""
-    dwell_h: NonNeg = 1.0
-    speed_kmh: Pos = 50.0
+    dwell_h: HoursOrZero = 1.0
+    speed_kmh: Speed = 50.0
     escort: Escort | None = None
     posture: PostureOverride = PostureOverride()
 
@@ -197,11 +201,11 @@ class Villagers(_Spec):
     block: Prob = 0.3
     """Chance of blocking an opposed patrol that arrives at, or sets out from, its place."""
     give_way: Prob = 0.2
-    strength: NonNeg = 4.0
+    strength: Strength = 4.0
     """Weight of the crowd in vehicle-equivalents when a standoff is decided."""
-    duration_median_h: Pos = 1.5
-    duration_sigma: NonNeg = 0.5
-    cooldown_h: NonNeg = 12.0
+    duration_median_h: Hours = 1.5
+    duration_sigma: Sigma = 0.5
+    cooldown_h: HoursOrZero = 12.0
     """Hours after a blockade before the community blocks again."""
     start: dt.datetime | None = None
     """It blocks from this moment on (unset: from the start)."""
@@ -217,18 +221,18 @@ class Villagers(_Spec):
 class EncounterRules(_Spec):
     """Rules for standoffs between patrols (the ``[encounters]`` table)."""
 
-    duration_median_h: Pos = 1.5
+    duration_median_h: Hours = 1.5
     """Median duration for evenly matched sides of middling resolve, no helicopters."""
-    duration_sigma: NonNeg = 0.6
-    helicopter_stakes: NonNeg = 0.3
+    duration_sigma: Sigma = 0.6
+    helicopter_stakes: Factor = 0.3
     """Each helicopter called multiplies the standoff's duration by (1 + this)."""
-    helicopter_strength: NonNeg = 2.0
+    helicopter_strength: Strength = 2.0
     """A helicopter overhead counts as this many vehicles."""
-    force_through_ratio: Annotated[float, Field(ge=1.0)] = 2.0
+    force_through_ratio: Ratio = 2.0
     """When neither side gives way, a side this many times stronger forces through."""
-    patrol_patience_min: NonNeg = 30.0
+    patrol_patience_min: MinutesOrZero = 30.0
     """Minutes a patrol waits at someone else's closure before trying another route."""
-    rematch_after_h: NonNeg | None = None
+    rematch_after_h: HoursOrZero | None = None
     """Two units that had a standoff may have another only this many hours after it ended;
     unset: never on the same sortie."""
 
@@ -242,20 +246,20 @@ DEFAULT_HOURLY_PROFILE = (
 class CivilianRules(_Spec):
     """Civilian trip demand (a gravity model) and driver behaviour (the ``[civilians]`` table)."""
 
-    trips_per_day: NonNeg = 2400.0
-    hourly_profile: tuple[NonNeg, ...] = DEFAULT_HOURLY_PROFILE
-    distance_decay: NonNeg = 1.0
+    trips_per_day: Trips = 2400.0
+    hourly_profile: tuple[Factor, ...] = DEFAULT_HOURLY_PROFILE
+    distance_decay: Factor = 1.0
     """Exponent of distance in the gravity model (trips ∝ P_i P_j / d_ij^decay)."""
-    village_population: PosCount = 1000
+    village_population: PosPopulation = 1000
     """Population assumed where a place's is not known."""
     countries: tuple[str, ...] = ("SY",)
     kinds: tuple[str, ...] = ("town", "village")
     exclude: tuple[str, ...] = ()
-    patience_median_min: Pos = 30.0
-    patience_sigma: NonNeg = 0.5
-    max_detour_factor: Annotated[float, Field(ge=1.0)] = 2.5
+    patience_median_min: Minutes = 30.0
+    patience_sigma: Sigma = 0.5
+    max_detour_factor: Ratio = 2.5
     """A detour is taken only if its free-flow time is at most this times the direct one."""
-    queue_headway_s: NonNeg = 2.0
+    queue_headway_s: Seconds = 2.0
     """Seconds between queued vehicles leaving when a road reopens."""
 
     @model_validator(mode="after")
@@ -272,7 +276,7 @@ class PlaceSpec(_Spec):
     lon: Annotated[float, Field(ge=-180, le=180)]
     name: str = ""
     kind: str = "village"
-    population: Count | None = None
+    population: Population | None = None
     country: str = "SY"
     force: str = ""
 
@@ -280,13 +284,13 @@ class PlaceSpec(_Spec):
 class ScenarioSpec(_Spec):
     """A whole scenario, validated. Build it with :func:`load_scenario`."""
 
-    name: str
+    name: FolderName
     title: str = ""
     description: str = ""
-    start: dt.datetime = dt.datetime(2020, 6, 1)
-    days: Pos = 30.0
-    tick_min: Pos = 1.0
-    report_every_min: Pos = 60.0
+    start: Start = dt.datetime(2020, 6, 1)
+    days: Days = 30.0
+    tick_min: TickMinutes = 1.0
+    report_every_min: ReportMinutes = 60.0
     network: str = "builtin"
     places: dict[str, PlaceSpec] = {}
     forces: dict[str, Force]
@@ -295,6 +299,13 @@ class ScenarioSpec(_Spec):
     villagers: dict[str, Villagers] = {}
     encounters: EncounterRules = EncounterRules()
     civilians: CivilianRules = CivilianRules()
+
+    @model_validator(mode="after")
+    def _fits(self) -> ScenarioSpec:
+        problem = run_size_problem(self.civilians.trips_per_day, self.days)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @property
     def horizon_min(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import types
 import typing
 from typing import Any
@@ -66,7 +67,8 @@ def problems_from_pydantic(exc: ValidationError, root: type[BaseModel]) -> list[
         loc, kind = tuple(err["loc"]), err["type"]
         msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f" = {given!r}"
+        shown = ("" if isinstance(given, dict) else f" = {given.isoformat(' ')}"
+                 if isinstance(given, dt.datetime | dt.date) else f" = {given!r}")
         if kind == "extra_forbidden":
             parent = model_at(root, loc[:-1])
             allowed = ", ".join(parent.model_fields) if parent else ""
