@@ -2,7 +2,7 @@
 
 The only part of the package that prints. Bad input exits with status 2 and a
 message naming the file, the field and the fix, before anything is written; a
-missing tool (``SetupError``) exits with status 1.
+missing tool (``SetupError``) or a failed write (a full disk) exits with status 1.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except OSError as exc:  # a full disk, a folder made read-only under us, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc} (nothing half-written was left in place; "
+              "check free space and permissions, then run again)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

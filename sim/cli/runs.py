@@ -50,6 +50,7 @@ def default_run_folder(name: str, seed: int, overrides: dict[str, Any]) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its logs."""
     from sim.core.model import PatrolModel, resolve_seed
+    from sim.io.atomic import check_writable
     from sim.io.results import RunResult, check_out_folder
     from sim.io.summary import summary_lines
     from sim.scenario.overrides import run_options
@@ -61,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = (Path(args.out) if args.out
            else default_run_folder(model.spec.name, seed, model.overrides))
     check_out_folder(out, replace=args.force)  # before the run, not only when writing
+    check_writable(out)
     if args.seed is None:
         print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
     model.run_model()

@@ -2,20 +2,26 @@
 
 Everything is written to a hidden temporary name beside its target and renamed
 into place when complete, so a crash or kill never leaves something that looks
-finished.
+finished. Temporary names carry the host and process that made them, so the
+leftovers of a killed process are removed the next time the same target is
+written (never those of a process still running).
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sim.errors import InputError
 
 
 def umask() -> int:
@@ -31,13 +37,74 @@ def umask() -> int:
     return old
 
 
+def _owner() -> str:
+    """The host and process, as temporary names carry them."""
+    return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale(folder: Path, target: str) -> int:
+    """Remove temporary files or folders for ``target`` left by dead processes of this host.
+
+    Returns
+    -------
+    int
+        How many were removed.
+    """
+    host = socket.gethostname().replace(".", "_")
+    removed = 0
+    for tmp in folder.glob(f".{glob.escape(target)}.*-*.*"):
+        owner = tmp.name[len(target) + 2:].split(".", 1)[0]
+        who, _, pid = owner.rpartition("-")
+        if who != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def check_writable(folder: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output folder that cannot be created or written.
+
+    Raises
+    ------
+    InputError
+        Naming the folder, the reason and the fix.
+    """
+    parent = folder
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    probe = parent if parent.is_dir() else parent.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".write-test-{_owner()}.", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise InputError.single(str(folder), option, f"cannot be written ({exc.strerror} in "
+                                f"{probe})", "choose a folder you can write to") from None
+
+
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     """Call ``write(tmp_path)``, then rename the temporary file onto ``path``.
 
     The file gets the permissions a plain ``open()`` would give it (0666 less the
     umask), not ``mkstemp``'s owner-only 0600.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_owner()}.", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -81,7 +148,9 @@ def write_text(path: Path, text: str) -> None:
 def atomic_folder(out: Path, fill: Callable[[Path], Any]) -> Path:
     """Call ``fill(tmp_folder)``, then move the folder onto ``out`` (replacing an old one)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    remove_stale(out.parent, out.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{_owner()}.", suffix=".partial",
+                                dir=out.parent))
     try:
         fill(tmp)
         _replace(tmp, out)
@@ -97,7 +166,7 @@ def _replace(tmp: Path, out: Path) -> None:
     if not out.exists():
         tmp.rename(out)
         return
-    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    old = out.with_name(f".{out.name}.{_owner()}.old-{uuid.uuid4().hex[:8]}")
     out.rename(old)
     tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
