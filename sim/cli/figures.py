@@ -77,13 +77,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Serve the app in a browser (offline), or fetch its browser assets once."""
+    import os
+
     from sim.viz.app_assets import fetch_assets, serve
+    from sim.viz.app_source import SOURCE_ENV, resolve_source
 
     if args.fetch_assets:
         folder, fetched = fetch_assets()
         print(f"Solara's browser assets in {folder}/: "
               f"{'fetched ' + ', '.join(fetched) if fetched else 'all there already'}")
         return 0
+    source = resolve_source(args.source)  # checked here, before the server starts
+    os.environ[SOURCE_ENV] = source.ref  # the server's process inherits it
+    what = "replaying the run in" if source.is_replay else "scenario"
+    print(f"{what} {source.ref}: http://{args.host}:{args.port}/")
     return serve(port=args.port, host=args.host, open_browser=not args.no_open)
 
 
@@ -120,7 +127,10 @@ def add_parsers(sub: Any) -> None:
     exp.set_defaults(func=cmd_export)
 
     app = sub.add_parser("app", help="the interactive map, counters and plots in a browser "
-                         "(SolaraViz)")
+                         "(SolaraViz): a scenario live, or a finished run replayed")
+    app.add_argument("source", nargs="?", default=None,
+                     help="a shipped scenario's name, a scenario file, or a run folder (sim "
+                     "run) to replay (default: the baseline scenario)")
     app.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
     app.add_argument("--host", default="127.0.0.1", help="address to serve on (default "
                      "127.0.0.1)")
