@@ -288,3 +288,17 @@ def test_a_sweep_file_named_like_a_shipped_scenario_sweeps_that_scenario(tmp_pat
                     'values = [0.2, 0.8]\n')
     table = sim.sweep(path, out=tmp_path / "out", workers=0, quiet=True)
     assert len(table) == 2 and (table["status"] == "ok").all()
+
+
+def test_a_sweeps_scenario_path_resolves_from_the_sweep_file_not_the_working_directory(
+        tmp_path, monkeypatch):
+    for folder, trips in ((tmp_path / "study" / "sub", 7), (tmp_path / "sub", 9000)):
+        folder.mkdir(parents=True)
+        (folder / "x.toml").write_text(f'extends = "derik-june-2020"\nname = "x{trips}"\n'
+                                       f'[civilians]\ntrips_per_day = {trips}\n')
+    (tmp_path / "study" / "s.toml").write_text(
+        'name = "s"\nscenario = "sub/x.toml"\ndays = 0.25\nreplicates = 1\n[design]\n'
+        'kind = "grid"\n[parameters."forces.US.posture.block"]\nvalues = [0.5]\n')
+    monkeypatch.chdir(tmp_path)  # where the decoy sub/x.toml is
+    table = sim.sweep("study/s.toml", out="out", workers=0, quiet=True)
+    assert table["trips"].iloc[0] < 100  # 7 trips a day for a quarter day; the decoy has 9000
