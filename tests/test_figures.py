@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import shapely
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.container import ErrorbarContainer
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 from PIL import Image
@@ -56,13 +57,18 @@ def test_the_network_map_draws_every_road_and_place_in_kilometres():
     assert {t.get_text() for t in ax.texts} >= {"TURKEY", "IRAQ"}
 
 
-def test_the_standoff_map_puts_one_circle_per_place_and_kind(run):
+def test_the_standoff_map_puts_one_pie_per_place_sliced_by_kind(run):
     ax = plot.standoff_map(run)
-    hotspots = ax.collections[-1]
-    groups = run.standoffs.groupby(["place", "kind"]).ngroups
-    assert isinstance(hotspots, PathCollection) and len(hotspots.get_offsets()) == groups > 0
-    sizes = sorted(hotspots.get_sizes())
-    assert sizes[-1] == pytest.approx(600.0)  # the biggest place gets the full area
+    slices = [c for c in ax.collections if str(c.get_gid()).startswith("standoffs/")]
+    groups = set(run.standoffs.groupby(["place", "kind"]).groups)
+    assert {tuple(c.get_gid().split("/")[1:]) for c in slices} == groups and groups
+    assert all(isinstance(c, PathCollection) and len(c.get_offsets()) == 1 for c in slices)
+    centres = {tuple(np.round(c.get_offsets()[0], 6)) for c in slices}
+    assert len(centres) == run.standoffs["place"].nunique()
+    biggest = run.standoffs["place"].value_counts().idxmax()
+    whole = [c for c in slices if c.get_gid().startswith(f"standoffs/{biggest}/")]
+    if len(whole) == 1:  # one kind there: a full circle of the full area
+        assert whole[0].get_sizes()[0] == pytest.approx(600.0)
 
 
 def test_the_delay_map_colours_each_road_that_closures_made_civilians_wait_on(run):
@@ -156,11 +162,18 @@ def grid_sweep(tmp_path_factory):
     return folder / "out"
 
 
-def test_response_curves_draw_one_line_and_band_per_group(grid_sweep):
+def test_response_curves_draw_a_band_for_one_curve_and_error_bars_for_several(grid_sweep):
+    points = sim.read_sweep(grid_sweep).points
+    one = sweepplot.response(points[points["forces.US.posture.block"] == 0.0],
+                             "missions.ru_derik.per_day", "standoffs")
+    assert len(one.lines) == 1 and len(one.collections) == 1
+    assert list(one.lines[0].get_xdata()) == [0.5, 1.0, 2.0]
     ax = sweepplot.response(grid_sweep, "missions.ru_derik.per_day", "standoffs",
                             by="forces.US.posture.block")
-    assert len(ax.lines) == 2 and len(ax.collections) == 2
-    assert list(ax.lines[0].get_xdata()) == [0.5, 1.0, 2.0]
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 2
+    middle = sum(np.asarray(b.lines[0].get_xdata(), dtype=float) for b in bars) / 2
+    assert list(np.round(middle, 9)) == [0.5, 1.0, 2.0]
 
 
 def test_a_heatmap_holds_the_grid_of_means(grid_sweep):

@@ -19,7 +19,15 @@ import pandas as pd
 from sim.core.model import PatrolModel
 from sim.errors import InputError, SetupError
 from sim.io.results import RunResult
-from sim.viz.maps import Projection, draw_network, force_color
+from sim.scenario.schema import ScenarioSpec
+from sim.viz.maps import (
+    MAP_SIZE,
+    Projection,
+    add_legend,
+    draw_network,
+    force_color,
+    marker_radius,
+)
 from sim.viz.positions import snapshot
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,50 @@ def default_window(result: RunResult, hours: float) -> pd.Timestamp:
     if len(pick):
         return max(start, pick["start"].min() - pd.Timedelta(hours=1))
     return start + pd.Timedelta(hours=6)
+
+
+PATROL_SIZE = 60.0  # points²
+
+
+def fan_out(xy: np.ndarray, radius: float) -> np.ndarray:
+    """Spread markers that share a position evenly on a circle of ``radius`` around it.
+
+    Two patrols in a standoff stand at one point; drawn there, one would hide the
+    other. A marker alone keeps its place; k sharing one are set ``radius`` away
+    from it, 360/k degrees apart (first to the west, then clockwise).
+    """
+    out = np.array(xy, dtype=float).reshape(-1, 2)
+    groups: dict[tuple[float, float], list[int]] = {}
+    for i, (x, y) in enumerate(np.round(out, 6)):
+        groups.setdefault((float(x), float(y)), []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            angles = np.pi - 2 * np.pi * np.arange(len(members)) / len(members)
+            out[members] += radius * np.column_stack([np.cos(angles), np.sin(angles)])
+    return out
+
+
+def legend_handles(spec: ScenarioSpec) -> list:
+    """The animation's key: patrols and blocking positions in each force's colour, and the rest."""
+    from matplotlib.lines import Line2D
+
+    forces = sorted({m.force for m in spec.missions.values()})
+    heli = sorted({f for f, force in spec.forces.items() if force.helicopters}
+                  | {force.helicopters_from for force in spec.forces.values()
+                     if force.helicopters_from})
+    handles = [Line2D([], [], marker="o", ls="", ms=7, mfc=force_color(f), mec="k",
+                      label=f"{f} patrol") for f in forces]
+    handles += [Line2D([], [], marker="s", ls="", ms=6.5, mfc=force_color(f), mec="k",
+                       label=f"{f} blocking position") for f in sorted(
+                           f for f, force in spec.forces.items() if force.blocking is not None)]
+    handles += [Line2D([], [], marker="^", ls="", ms=7, mfc=force_color(f), mec="k",
+                       label=f"{f} helicopter") for f in heli]
+    handles += [
+        Line2D([], [], marker="o", ls="", ms=11, mfc="none", mec="#d50000", mew=2,
+               label="standoff"),
+        Line2D([], [], marker="o", ls="", ms=2.5, color="#616161", label="civilian vehicle"),
+        Line2D([], [], marker="o", ls="", ms=3, color="#f9a825", label="held at a closure")]
+    return handles
 
 
 def animate(result: RunResult | str | Path, out: str | Path = "run.gif",
@@ -74,20 +126,19 @@ def animate(result: RunResult | str | Path, out: str | Path = "run.gif",
     model = PatrolModel(run.scenario(), rng=run.provenance["seed"])
     network = model.network
     proj = Projection.for_network(network)
-    fig = Figure(figsize=(8, 6), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=MAP_SIZE, dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     draw_network(ax, network, proj, faint=True)  # once: the static layer
-    civilians = ax.scatter([], [], s=5, color="#616161", zorder=6, label="civilian vehicle")
-    held = ax.scatter([], [], s=9, color="#f9a825", zorder=6, label="held at a closure")
-    patrols = ax.scatter([], [], s=60, edgecolor="k", lw=0.7, zorder=8, label="patrol")
+    civilians = ax.scatter([], [], s=5, color="#616161", zorder=6)
+    held = ax.scatter([], [], s=9, color="#f9a825", zorder=6)
+    patrols = ax.scatter([], [], s=PATROL_SIZE, edgecolor="k", lw=0.7, zorder=8)
+    blocking = ax.scatter([], [], s=PATROL_SIZE, marker="s", edgecolor="k", lw=0.7, zorder=8)
     standoffs = ax.scatter([], [], s=420, facecolor="none", edgecolor="#d50000", lw=2.2,
-                           zorder=9, label="standoff")
-    helicopters = ax.scatter([], [], s=70, marker="^", edgecolor="k", lw=0.6, zorder=10,
-                             label="helicopter")
+                           zorder=9)
+    helicopters = ax.scatter([], [], s=70, marker="^", edgecolor="k", lw=0.6, zorder=10)
     clock = ax.text(0.99, 0.02, "", transform=ax.transAxes, ha="right", fontsize=10,
                     family="monospace", bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
-    ax.legend(handles=[civilians, held, patrols, standoffs, helicopters], loc="upper right",
-              fontsize=7, markerscale=0.8)
+    add_legend(ax, legend_handles(run.scenario()), title="moving")
     ax.set_title(f"{run.provenance['scenario']}, seed {run.provenance['seed']}", fontsize=10)
 
     def offsets(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -99,16 +150,27 @@ def animate(result: RunResult | str | Path, out: str | Path = "run.gif",
         civilians.set_offsets(offsets(s.civilian_lat[~s.civilian_held],
                                       s.civilian_lon[~s.civilian_held]))
         held.set_offsets(offsets(s.civilian_lat[s.civilian_held], s.civilian_lon[s.civilian_held]))
-        patrols.set_offsets(offsets(s.patrol_lat, s.patrol_lon))
-        patrols.set_facecolor([force_color(f) for f in s.patrol_force])
+        # km per point of the map as laid out: side by side, patrols in a standoff both show
+        width_pt = ax.get_window_extent().width * 72 / fig.dpi
+        km_per_pt = (ax.get_xlim()[1] - ax.get_xlim()[0]) / max(width_pt, 1.0)
+        spread = fan_out(offsets(s.patrol_lat, s.patrol_lon),
+                         1.2 * marker_radius(PATROL_SIZE) * km_per_pt)
+        square = np.array([k == "blocking" for k in s.patrol_kind], dtype=bool)
+        colors = np.array([force_color(f) for f in s.patrol_force], dtype=object)
+        patrols.set_offsets(spread[~square])
+        patrols.set_facecolor(list(colors[~square]))
+        blocking.set_offsets(spread[square])
+        blocking.set_facecolor(list(colors[square]))
         standoffs.set_offsets(offsets(s.standoff_lat, s.standoff_lon))
         helicopters.set_offsets(offsets(s.helicopter_lat, s.helicopter_lon))
         helicopters.set_facecolor([force_color(f) for f in s.helicopter_force])
         now = t0 + pd.Timedelta(minutes=t)
         clock.set_text(f"{now:%a %d %b %Y  %H:%M}\n{len(s.standoff_lat)} standoff(s), "
                        f"{int(s.civilian_held.sum())} vehicles held")
-        return [civilians, held, patrols, standoffs, helicopters, clock]
+        return [civilians, held, patrols, blocking, standoffs, helicopters, clock]
 
+    fig.draw_without_rendering()  # lay the figure out once, then keep it: frames move markers
+    fig.set_layout_engine("none")
     movie = FuncAnimation(fig, frame, frames=times, blit=False)
     writer = FFMpegWriter(fps=fps) if out.suffix == ".mp4" else PillowWriter(fps=fps)
     out.parent.mkdir(parents=True, exist_ok=True)
