@@ -97,7 +97,9 @@ def test_the_delay_distribution_counts_every_delayed_trip(run):
 def test_mission_outcomes_stack_every_patrol_by_force(run):
     ax = plot.mission_outcomes(run)
     total = sum(p.get_width() for p in ax.patches)
-    assert total == (run.missions["kind"] == "patrol").sum()
+    assert total == (run.missions["kind"] == "patrol").sum() == run.summary["missions"]
+    positions = run.summary["blocking_positions_US"]
+    assert positions > 0 and f"counted apart: US {positions}" in ax.get_xlabel()
 
 
 def test_every_figure_accepts_an_axes_to_draw_into(run):

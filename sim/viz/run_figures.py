@@ -298,7 +298,10 @@ def mission_outcomes(result: RunResult | str | Path, ax: Axes | None = None) -> 
     ax.set_xlim(0, max(left.max(), 1) * 1.08)
     for label in ax.get_yticklabels():
         label.set_color(force_color(label.get_text()))
-    ax.set_xlabel("patrol missions")
+    blocking = run.missions[run.missions["kind"] == "blocking"].groupby("force").size()
+    apart = ", ".join(f"{force} {n}" for force, n in blocking.items())
+    ax.set_xlabel("patrol missions" + (f" (blocking positions, counted apart: {apart})"
+                                       if apart else ""))
     ax.legend(fontsize=8, loc="lower right")
     _title(ax, run, "Mission outcomes by force")
     return ax
