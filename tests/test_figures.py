@@ -168,7 +168,10 @@ def test_response_curves_draw_a_band_for_one_curve_and_error_bars_for_several(gr
     points = sim.read_sweep(grid_sweep).points
     one = sweepplot.response(points[points["forces.US.posture.block"] == 0.0],
                              "missions.ru_derik.per_day", "standoffs")
-    assert len(one.lines) == 1 and len(one.collections) == 1
+    from matplotlib.collections import PolyCollection
+
+    bands = [c for c in one.collections if isinstance(c, PolyCollection)]
+    assert len(one.lines) == 1 and len(bands) == 1
     assert list(one.lines[0].get_xdata()) == [0.5, 1.0, 2.0]
     ax = sweepplot.response(grid_sweep, "missions.ru_derik.per_day", "standoffs",
                             by="forces.US.posture.block")
@@ -176,6 +179,29 @@ def test_response_curves_draw_a_band_for_one_curve_and_error_bars_for_several(gr
     assert len(bars) == 2
     middle = sum(np.asarray(b.lines[0].get_xdata(), dtype=float) for b in bars) / 2
     assert list(np.round(middle, 9)) == [0.5, 1.0, 2.0]
+
+
+def test_points_with_too_few_replicates_are_marked_in_curves_and_heat_maps(grid_sweep):
+    """Every flagged point gets a red ring on its curve and a dashed frame in the heat map."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Rectangle
+
+    points = sim.read_sweep(grid_sweep).points
+    flagged = int(points["standoffs_too_few"].sum())
+    assert flagged > 0  # two-day runs, three replicates: wide intervals
+    ax = sweepplot.response(grid_sweep, "missions.ru_derik.per_day", "standoffs",
+                            by="forces.US.posture.block")
+    rings = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+    assert rings == flagged
+    assert sweepplot.FLAG_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+    ax = sweepplot.heatmap(grid_sweep, "forces.US.posture.block", "missions.ru_derik.per_day",
+                           "standoffs")
+    frames = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_linestyle() == "--"]
+    assert len(frames) == flagged and f"dashed: {flagged} cells" in ax.get_title()
+    clear = points.assign(standoffs_too_few=False)
+    ax = sweepplot.heatmap(clear, "forces.US.posture.block", "missions.ru_derik.per_day",
+                           "standoffs")
+    assert "dashed" not in ax.get_title()
 
 
 def test_a_heatmap_holds_the_grid_of_means(grid_sweep):

@@ -21,6 +21,10 @@ from sim.viz.maps import new_axes, offscreen
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+#: How points flagged ``too_few`` (interval too wide for the sweep's ``ci_share``) are marked.
+FLAG_COLOR = "#d32f2f"
+FLAG_LABEL = "too few replicates (interval wider than ci_share allows)"
+
 LABELS = {"standoffs": "standoffs", "standoff_hours": "standoff hours",
           "vehicle_hours_delay": "vehicle-hours of civilian delay",
           "travel_time_index": "travel-time index",
@@ -150,18 +154,26 @@ def response(sweep: str | Path | pd.DataFrame, x: str, y: str = "standoff_hours"
     values = np.sort(points[x].unique())
     step = float(np.diff(values).min()) if len(values) > 1 else 1.0
     dodge = 0.3 * step / max(len(groups) - 1, 1) if len(groups) > 1 else 0.0
+    flagged = 0
     for k, (value, group) in enumerate(groups):
         group = group.sort_values(x)
         color = PALETTE[k % len(PALETTE)]
         legend = f"{value:g}" if by else "mean over replicates"
         mean, low, high = (group[f"{y}_{c}"] for c in ("mean", "ci_low", "ci_high"))
+        shift = 0.0 if len(groups) == 1 or group[x].nunique() > 12 else (
+            k - (len(groups) - 1) / 2) * dodge
+        few = group[f"{y}_too_few"].astype(bool) if f"{y}_too_few" in group else None
+        if few is not None and few.any():
+            ax.scatter(group[x][few] + shift, mean[few], s=90, facecolors="none",
+                       edgecolors=FLAG_COLOR, linewidths=1.4, zorder=5,
+                       label=None if flagged else FLAG_LABEL)
+            flagged += int(few.sum())
         if len(groups) == 1 and group[x].nunique() <= 12:
             ax.plot(group[x], mean, marker="o", color=color, label=legend)
             ax.fill_between(group[x], low, high, color=color, alpha=0.18, lw=0,
                             label="95% confidence interval")
         else:
             many = group[x].nunique() > 12
-            shift = 0.0 if many else (k - (len(groups) - 1) / 2) * dodge
             error = np.vstack([(mean - low).clip(lower=0).fillna(0),
                                (high - mean).clip(lower=0).fillna(0)])
             ax.errorbar(group[x] + shift, mean, yerr=error, fmt="o" if many else "-o",
@@ -202,6 +214,18 @@ def heatmap(sweep: str | Path | pd.DataFrame, x: str, y: str, figure: str = "sta
             text = _number(mean) + (f"\n± {_number(half)}" if np.isfinite(half) else "")
             ax.text(j, i, text, ha="center", va="center", fontsize=7,
                     color="white" if mean > 0.6 * top else "black")
+    flag = f"{figure}_too_few"
+    few = (points.assign(few=points[flag].astype(float)).pivot_table(index=y, columns=x,
+                                                                  values="few")
+           if flag in points else None)
+    n_few = 0
+    if few is not None:
+        from matplotlib.patches import Rectangle
+
+        for i, j in zip(*np.nonzero(few.to_numpy() > 0), strict=True):
+            ax.add_patch(Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, lw=1.3,
+                                   ls="--", edgecolor=FLAG_COLOR))
+            n_few += 1
     ax.set_xlabel(label(x, names))
     ax.set_ylabel(label(y, names))
     ax.figure.colorbar(image, ax=ax, label=f"{label(figure)} (mean)")
@@ -209,7 +233,8 @@ def heatmap(sweep: str | Path | pd.DataFrame, x: str, y: str, figure: str = "sta
     over = (f" over {runs.min():g}" + (f"–{runs.max():g}" if runs.max() != runs.min() else "")
             + " runs a cell") if len(runs) else ""
     ax.set_title(f"{label(figure)}\ncells: mean ± half-width of its 95% confidence interval"
-                 + over + (f"\n{name}" if name else ""), fontsize=10)
+                 + over + (f"\ndashed: {n_few} cells with {FLAG_LABEL}" if n_few else "")
+                 + (f"\n{name}" if name else ""), fontsize=10)
     return ax
 
 
