@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -229,3 +230,42 @@ def test_sim_plot_draws_a_sweeps_figures(grid_sweep, tmp_path):
     names = {p.stem for p in tmp_path.glob("*.png")}
     assert "heatmap-standoff_hours" in names
     assert "response-vehicle_hours_delay-forces.US.posture.block" in names
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (["--out", "run.avi"], "is neither .gif nor .mp4"),
+    (["--hours", "-5"], "--hours = -5 must be > 0"),
+    (["--step-min", "0"], "--step-min = 0 must be > 0"),
+    (["--fps", "0"], "--fps = 0 must be between 1 and 120"),
+    (["--hours", "inf"], "--hours = inf must be > 0"),
+    (["--hours", "700", "--step-min", "0.1"], "frames (at most 5,000)"),
+])
+def test_animate_refuses_options_that_cannot_make_an_animation(run_dir, tmp_path, run_cli,
+                                                               option, message):
+    status, _, err = run_cli("animate", run_dir, *option, cwd=tmp_path)
+    assert status == 2 and message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sim_plot_draws_a_run_with_no_forces_at_all(tmp_path, run_cli):
+    (tmp_path / "empty.toml").write_text('name = "empty"\ndays = 0.5\n[forces]\n')
+    assert run_cli("run", "empty.toml", "--seed", 1, "--out", "run", "-q", cwd=tmp_path)[0] == 0
+    status, _, err = run_cli("plot", "run", cwd=tmp_path)
+    assert status == 0, err
+    assert len(list((tmp_path / "run" / "figures").glob("*.png"))) == len(plot.RUN_CHARTS)
+
+
+def test_a_second_order_saltelli_sweep_of_one_parameter_has_indices_but_no_pairs(tmp_path,
+                                                                                run_cli):
+    (tmp_path / "s.toml").write_text(
+        'name = "s"\ndays = 0.25\n[design]\nkind = "saltelli"\nn = 4\nsecond_order = true\n'
+        '[parameters."forces.US.posture.block"]\nrange = [0.2, 0.8]\n')
+    sim.sweep(tmp_path / "s.toml", out=tmp_path / "out", workers=0, quiet=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # four points: noise warnings expected
+        table = sim.analyze.sobol(tmp_path / "out", output="standoffs")
+    assert list(table.index) == ["forces.US.posture.block"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        status, _, err = run_cli("plot", tmp_path / "out", cwd=tmp_path)
+    assert status == 0, err

@@ -88,9 +88,11 @@ def sobol_indices(spec: SweepSpec, y: np.ndarray, num_resamples: int = 200,
     result = salib_sobol.analyze(spec.salib_problem(), np.asarray(y, dtype=float),
                                  calc_second_order=spec.design.second_order,
                                  num_resamples=num_resamples, seed=seed)
-    frames = result.to_df()
-    table = frames[1].join(frames[0])[["S1", "S1_conf", "ST", "ST_conf"]]
-    if spec.design.second_order:
+    names = spec.salib_problem()["names"]
+    table = pd.DataFrame({k: np.atleast_1d(result[k]) for k in ("S1", "S1_conf", "ST",
+                                                                 "ST_conf")}, index=names)
+    if spec.design.second_order and len(names) > 1:  # one parameter has no pairs
+        frames = result.to_df()
         second = frames[2]
         second.index = [" × ".join(pair) for pair in second.index]
         table = pd.concat([table, second])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.model import PatrolModel
-from sim.errors import InputError, SetupError
+from sim.errors import InputError, Problem, SetupError
 from sim.io.results import RunResult
 from sim.scenario.schema import ScenarioSpec
 from sim.viz.maps import (
@@ -88,6 +88,37 @@ def legend_handles(spec: ScenarioSpec) -> list:
     return handles
 
 
+#: Longest window and most frames an animation may have (a day at a frame a minute).
+MAX_HOURS, MAX_FRAMES = 24.0 * 31, 5000
+
+
+def check_options(out: Path, hours: float, step_min: float, fps: int) -> None:
+    """Refuse options that cannot make an animation, naming the option and the fix.
+
+    Raises
+    ------
+    InputError
+        For an unknown file type, a window or step that is not positive and finite,
+        too many frames, or a frame rate below 1.
+    """
+    problems = []
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        problems.append(Problem("--out", f"= {str(out)!r} is neither .gif nor .mp4",
+                                "name the file run.gif, or run.mp4 (needs ffmpeg)"))
+    if not 0 < hours <= MAX_HOURS:
+        problems.append(Problem("--hours", f"= {hours:g} must be > 0 and at most {MAX_HOURS:g}"))
+    if not 0 < step_min <= 1440:
+        problems.append(Problem("--step-min", f"= {step_min:g} must be > 0 and at most 1440"))
+    elif 0 < hours <= MAX_HOURS and 60 * hours / step_min > MAX_FRAMES:
+        problems.append(Problem("--step-min", f"= {step_min:g} makes "
+                                f"{60 * hours / step_min:,.0f} frames (at most {MAX_FRAMES:,})",
+                                "take a longer step or a shorter window"))
+    if not 1 <= fps <= 120:
+        problems.append(Problem("--fps", f"= {fps} must be between 1 and 120"))
+    if problems:
+        raise InputError("animate", problems)
+
+
 def animate(result: RunResult | str | Path, out: str | Path = "run.gif",
             start: str | dt.datetime | None = None, hours: float = 12.0,
             step_min: float = 5.0, fps: int = 12, dpi: int = 90) -> Path:
@@ -109,8 +140,9 @@ def animate(result: RunResult | str | Path, out: str | Path = "run.gif",
     from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
     from matplotlib.figure import Figure
 
-    run = RunResult.coerce(result)
     out = Path(out)
+    check_options(out, hours, step_min, fps)
+    run = RunResult.coerce(result)
     if out.suffix == ".mp4" and shutil.which("ffmpeg") is None:
         raise SetupError("writing an MP4 needs ffmpeg, which is not installed",
                          "install ffmpeg (Debian: apt-get install ffmpeg), or write a .gif")

@@ -247,8 +247,9 @@ def timeline(result: RunResult | str | Path, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("simulated time")
     ax.grid(axis="x", alpha=0.3)
     kinds = [k for k in KIND_COLORS if k in set(standoffs["kind"])]
-    ax.legend(handles=[Patch(color=KIND_COLORS[k], label=KIND_LABELS[k]) for k in kinds],
-              fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if kinds:
+        ax.legend(handles=[Patch(color=KIND_COLORS[k], label=KIND_LABELS[k]) for k in kinds],
+                  fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if standoffs.empty:
         ax.text(0.5, 0.5, "no standoffs", transform=ax.transAxes, ha="center")
     _title(ax, run, "Standoffs over time: the road or place each closed, and for how long")
@@ -295,14 +296,19 @@ def mission_outcomes(result: RunResult | str | Path, ax: Axes | None = None) -> 
         ax.bar_label(bars, labels=[str(v) if v else "" for v in table[outcome]],
                      label_type="center", fontsize=8, color="white")
         left += table[outcome].to_numpy()
-    ax.set_xlim(0, max(left.max(), 1) * 1.08)
+    ax.set_xlim(0, max(left.max(initial=0), 1) * 1.08)
+    if table.empty:
+        ax.text(0.5, 0.5, "no patrol missions in this run", transform=ax.transAxes,
+                ha="center", va="center", color="0.4")
+        ax.set_yticks([])
     for label in ax.get_yticklabels():
         label.set_color(force_color(label.get_text()))
     blocking = run.missions[run.missions["kind"] == "blocking"].groupby("force").size()
     apart = ", ".join(f"{force} {n}" for force, n in blocking.items())
     ax.set_xlabel("patrol missions" + (f" (blocking positions, counted apart: {apart})"
                                        if apart else ""))
-    ax.legend(fontsize=8, loc="lower right")
+    if not table.empty:
+        ax.legend(fontsize=8, loc="lower right")
     _title(ax, run, "Mission outcomes by force")
     return ax
 
