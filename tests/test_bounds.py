@@ -72,7 +72,7 @@ def test_any_value_is_refused_by_validation_or_runs_to_completion(tmp_path, name
 ])
 def test_the_cli_refuses_values_that_would_crash_or_hang_with_exit_2(tmp_path, run_cli, setting,
                                                                     message):
-    status, out, err = run_cli("run", "derik-june-2020", "--seed", 1, "--set", setting,
+    status, _, err = run_cli("run", "derik-june-2020", "--seed", 1, "--set", setting,
                                cwd=tmp_path)
     assert status == 2 and message in err, err
     assert not (tmp_path / "runs").exists()
