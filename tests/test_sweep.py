@@ -151,10 +151,11 @@ def test_resuming_with_a_changed_sweep_is_refused(small, tmp_path, run_cli):
     path.write_text(SMALL.replace("values = [0.5, 3.0]", "values = [0.6]").replace(
         "replicates = 2", "replicates = 1"))
     status, _, err = run_cli("sweep", path, "--out", tmp_path / "s", "--resume")
-    assert status == 2 and "refused: the sweep (file, options or design) changed" in err
+    assert status == 2 and ('refused: changed since the sweep started: '
+                            'parameters."missions.ru_derik.per_day".values [0.5] → [0.6]') in err
     status, _, err = run_cli("sweep", path, "--out", tmp_path / "s", "--resume",
                              "--replicates", "3")
-    assert status == 2 and "refused" in err
+    assert status == 2 and "--replicates not given (replicates = 1 in the file) → 3" in err
     status, _, err = run_cli("sweep", path, "--out", tmp_path / "s")
     assert status == 2 and "already holds files" in err
 

@@ -3,40 +3,96 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a sweep stops its workers and says what is saved."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run a sweep file's design, locally or on a Dask cluster."""
-    from sim.experiments.runner import sweep
+    """Run a sweep file's design, locally or on a Dask cluster.
+
+    Ctrl-C (exit 130), SIGTERM (143) or an error while it runs (1) stops every
+    worker at once and prints how many runs are saved and the command that
+    continues the sweep.
+    """
+    from sim.errors import InputError, SetupError
+    from sim.experiments.runner import resume_command, sweep
     from sim.experiments.spec import load_sweep
     from sim.io.sweep_folder import run_files
 
     name = load_sweep(args.spec, replicates=args.replicates, sample=args.sample,
                       days=args.days)[0].name
     out = args.out or f"sweeps/{name}"
+    extra = [*(["--workers", str(args.workers)] if args.workers is not None else []),
+             *(["--scheduler", args.scheduler] if args.scheduler else []),
+             *(["--retries", str(args.retries)] if args.retries != 1 else []),
+             *(["--keep-logs"] if args.keep_logs else [])]
+    command = resume_command(args.spec, out, {"replicates": args.replicates,
+                                              "sample": args.sample, "days": args.days},
+                             tuple(extra))
+
+    def saved() -> str:
+        return f"{len(run_files(out))} runs are saved in {out}/"
+
     try:
-        table = sweep(args.spec, out=out, workers=args.workers, scheduler=args.scheduler,
-                      replicates=args.replicates, sample=args.sample, days=args.days,
-                      resume=args.resume, quiet=args.quiet, keep_logs=args.keep_logs)
-    except KeyboardInterrupt:
-        saved = len(run_files(out)) if Path(out).is_dir() else 0
-        command = ["sim", "sweep", args.spec, "--out", out]
-        for flag, value in (("--replicates", args.replicates), ("--sample", args.sample),
-                            ("--days", args.days)):
-            if value is not None:
-                command += [flag, f"{value:g}"]
-        print(f"interrupted: {saved} runs are saved in {out}/; continue with: "
-              f"{' '.join(command)} --resume", file=sys.stderr)
-        return 130
+        with _terminate_as_interrupt():
+            table = sweep(args.spec, out=out, workers=args.workers, scheduler=args.scheduler,
+                          replicates=args.replicates, sample=args.sample, days=args.days,
+                          resume=args.resume, quiet=args.quiet, keep_logs=args.keep_logs,
+                          retries=args.retries)
+    except KeyboardInterrupt as exc:
+        what, status = ("terminated", 143) if isinstance(exc, Terminated) else (
+            "interrupted", 130)
+        print(f"{what}: {saved()}; continue with: {command}", file=sys.stderr)
+        return status
+    except (InputError, SetupError):
+        raise
+    except Exception as exc:  # a full disk, a broken worker: say what is kept, then stop
+        log.debug("the sweep stopped", exc_info=True)
+        print(f"error: the sweep stopped: {type(exc).__name__}: {exc}\n{saved()}; once "
+              f"that is fixed, continue with: {command}", file=sys.stderr)
+        return 1
     failed = int((table["status"] == "failed").sum())
-    print(f"{len(table)} runs, {failed} failed; wrote {out}/ (runs.parquet, points.parquet, "
-          "design.parquet, sweep.json)")
+    lost = table[table["status"] == "lost"]
+    print(f"{len(table)} runs, {failed} failed"
+          + (f", {len(lost)} lost with their worker process" if len(lost) else "")
+          + f"; wrote {out}/ (runs.parquet, points.parquet, design.parquet, sweep.json)")
     if failed:
         first = table[table["status"] == "failed"].iloc[0]
         print(f"first failure: run {first['run_id']} (seed {first['seed']}): {first['error']}")
+    if len(lost):
+        first = lost.iloc[0]
+        print(f"lost: run {first['run_id']} ({first['error']})"
+              + (f" and {len(lost) - 1} more" if len(lost) > 1 else "")
+              + f"; run again by: {command}")
     return 0
 
 
@@ -53,6 +109,9 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     print(f"wrote {out}/")
     if row is None:
         print("the sweep has not recorded this run yet")
+    elif row["status"] == "lost":
+        print(f"the sweep lost it with its worker process ({row['error']}); --resume runs it "
+              "again")
     elif row["status"] != "ok":
         print(f"the sweep recorded it as failed: {row['error']}")
     elif mismatches:
@@ -191,6 +250,9 @@ def add_parsers(sub: Any) -> None:
     swp.add_argument("--days", type=float, help="override the days of every run")
     swp.add_argument("--resume", action="store_true", help="continue an interrupted sweep")
     swp.add_argument("--keep-logs", action="store_true", help="keep every run's logs")
+    swp.add_argument("--retries", type=int, default=1, help="run a run whose worker process "
+                     "was lost (killed, out of memory) again this many times before recording "
+                     "it as lost for --resume (default 1)")
     swp.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     swp.set_defaults(func=cmd_sweep)
 

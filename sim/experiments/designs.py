@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.errors import InputError, Problem
-from sim.experiments.spec import SweepSpec
+from sim.experiments.spec import SweepSpec, table_file
 
 DESIGN_KEY = 0  # SeedSequence spawn key of the design's randomness; runs use (1, k)
 
@@ -204,9 +204,7 @@ def make_design(spec: SweepSpec, base_dir: Path | None = None) -> pd.DataFrame:
 
 def read_table(spec: SweepSpec, base_dir: Path | None) -> pd.DataFrame:
     """An explicit design from CSV; its columns must be exactly the sweep's parameters."""
-    path = Path(spec.design.table)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+    path = table_file(spec, base_dir)
     if not path.is_file():
         raise InputError.single(spec.name, "design.table", f"= {str(path)!r} does not exist",
                                 "give a CSV file relative to the sweep file")

@@ -14,7 +14,7 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    """Runs done, failures and time left.
+    """Runs done, failures (and runs lost with their workers) and time left.
 
     Parameters
     ----------
@@ -30,7 +30,7 @@ class Progress:
 
     def __init__(self, total: int, quiet: bool = False, stream: TextIO | None = None,
                  every_s: float = 10.0, label: str = "sweep") -> None:
-        self.total, self.done, self.failed = total, 0, 0
+        self.total, self.done, self.failed, self.lost = total, 0, 0, 0
         self.label = label
         self.stream = stream or sys.stderr
         self.quiet, self.every_s = quiet, every_s
@@ -42,14 +42,16 @@ class Progress:
             self._bar = tqdm(total=total, file=self.stream, unit="run", dynamic_ncols=True,
                              desc=label)
 
-    def update(self, failed: bool) -> None:
-        """Count one finished run."""
+    def update(self, failed: bool, lost: bool = False) -> None:
+        """Count one finished run (``failed`` in the model, or ``lost`` with its worker)."""
         self.done += 1
         self.failed += failed
+        self.lost += lost
         if self.quiet:
             return
         if self._bar is not None:
-            self._bar.set_postfix(failed=self.failed, refresh=False)
+            extra = {"lost": self.lost} if self.lost else {}
+            self._bar.set_postfix(failed=self.failed, **extra, refresh=False)
             self._bar.update()
             return
         now = time.monotonic()
@@ -57,7 +59,8 @@ class Progress:
             self._last = now
             elapsed = now - self.start
             left = elapsed / self.done * (self.total - self.done)
-            print(f"{self.label}: {self.done}/{self.total} runs, {self.failed} failed, "
+            lost = f", {self.lost} lost" if self.lost else ""
+            print(f"{self.label}: {self.done}/{self.total} runs, {self.failed} failed{lost}, "
                   f"{_clock(elapsed)} elapsed, ~{_clock(left)} left", file=self.stream,
                   flush=True)
 

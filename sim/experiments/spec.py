@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import InputError, Problem
 from sim.io.summary import SUMMARY_TYPES
-from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, resolve_path
+from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, read_toml, resolve_path
 from sim.scenario.validation import problems_from_pydantic
 
 DESIGNS = ("grid", "lhs", "sobol", "nolh", "saltelli", "morris", "table", "posterior")
@@ -181,10 +180,7 @@ def load_sweep(path: str | Path, **changes: Any) -> tuple[SweepSpec, Path]:
     path = Path(path)
     if not path.is_file():
         raise InputError.single(path, "sweep", "does not exist", "give a sweep TOML file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError.single(path, "", f"is not valid TOML: {exc}") from None
+    raw = read_toml(path)
     sample = changes.pop("sample", None)
     raw.update({k: v for k, v in changes.items() if v is not None})
     if sample is not None:
@@ -209,6 +205,58 @@ def load_sweep(path: str | Path, **changes: Any) -> tuple[SweepSpec, Path]:
     if problems:
         raise InputError(path, problems)
     return spec, path
+
+
+def table_file(spec: SweepSpec, base_dir: Path | None) -> Path:
+    """The CSV a table design names, relative to the sweep file."""
+    path = Path(spec.design.table)
+    return path if path.is_absolute() or base_dir is None else base_dir / path
+
+
+def scenario_chain(path: Path) -> list[Path]:
+    """A scenario file and every file its ``extends`` chain reads, child first."""
+    chain = [path.resolve()]
+    while True:
+        parent = read_toml(chain[-1]).get("extends")
+        if not isinstance(parent, str):
+            return chain
+        nxt = resolve_path(parent, relative_to=chain[-1].parent)
+        if nxt in chain:  # a cycle, which loading the scenario reports
+            return chain
+        chain.append(nxt)
+
+
+def _file_record(path: Path) -> dict[str, str]:
+    return {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def sweep_inputs(spec: SweepSpec, base_dir: Path | None) -> dict[str, Any]:
+    """What a sweep's runs read besides the sweep file, each with its SHA-256.
+
+    ``scenario``: the resolved base scenario (its ``extends`` chain merged) as
+    JSON, its hash, and each file of the chain; ``network``: a network file it
+    names; ``design table`` or ``design posterior``: the file a design reads.
+    A resumed sweep must find them all unchanged.
+    """
+    from sim.core.network import BUILTIN
+    from sim.scenario.binding import network_path
+    from sim.scenario.schema import canonical_json
+
+    path = resolve_path(spec.scenario, relative_to=base_dir)
+    scenario, _ = load_scenario(path)
+    inputs: dict[str, Any] = {"scenario": {
+        "sha256": scenario.content_hash(), "resolved": json.loads(canonical_json(scenario)),
+        "files": [_file_record(f) for f in scenario_chain(path)]}}
+    network = network_path(scenario, path)
+    if network != BUILTIN and Path(network).is_file():
+        inputs["network"] = _file_record(Path(network))
+    if spec.design.kind == "table" and table_file(spec, base_dir).is_file():
+        inputs["design table"] = _file_record(table_file(spec, base_dir))
+    if spec.design.kind == "posterior":
+        posterior = posterior_folder(spec, base_dir or Path()) / "posterior.parquet"
+        if posterior.is_file():
+            inputs["design posterior"] = _file_record(posterior)
+    return inputs
 
 
 def posterior_folder(spec: SweepSpec, base_dir: Path) -> Path:

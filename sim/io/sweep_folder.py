@@ -1,15 +1,19 @@
 """Reading a sweep folder: its manifest, run table and per-point statistics.
 
 A sweep folder holds ``sweep.json`` (the manifest: the sweep file's content and
-hash, master seed, versions, host, times), ``design.parquet`` (the points),
-``runs/run-NNNNNN.parquet`` (one file per finished run), and, once every run is
-done, ``runs.parquet`` (one row per run) and ``points.parquet`` (per design
-point: mean, spread and 95% interval of each output). ``sim.experiments.runner``
-writes it; everything that reads it reads it here.
+hash, the options given, the hashes of the scenario and design files, master
+seed, versions, host, times), ``design.parquet`` (the points),
+``runs/run-NNNNNN.parquet`` (one file per run that finished or failed in the
+model), ``runs/lost-NNNNNN.parquet`` (a run lost with its worker process, to be
+run again), and, once every run is done, ``runs.parquet`` (one row per run) and
+``points.parquet`` (per design point: mean, spread and 95% interval of each
+output). ``sim.experiments.runner`` writes it; everything that reads it reads it
+here.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +37,73 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     return read_json_manifest(folder, MANIFEST, kind="sweep", command="sim sweep")
 
 
+def run_file(folder: str | Path, run_id: int, lost: bool = False) -> Path:
+    """Where a run's row is kept: ``runs/run-NNNNNN.parquet``, or ``lost-`` for a lost run."""
+    return Path(folder) / RUNS / f"{'lost' if lost else 'run'}-{run_id:06d}.parquet"
+
+
 def run_files(folder: str | Path) -> dict[int, Path]:
-    """The finished runs' files by run id."""
+    """The recorded runs' files (finished, or failed in the model) by run id."""
     return {int(p.stem.split("-")[1]): p for p in (Path(folder) / RUNS).glob("run-*.parquet")}
+
+
+def lost_files(folder: str | Path) -> dict[int, Path]:
+    """The files of runs lost with their worker process (``--resume`` runs them again)."""
+    return {int(p.stem.split("-")[1]): p for p in (Path(folder) / RUNS).glob("lost-*.parquet")}
+
+
+def _temporary(path: Path, *names: str) -> bool:
+    """Whether ``path`` is an atomic write's leftover temporary file for one of ``names``."""
+    return path.suffix == ".tmp" and any(path.name.startswith(f".{n}.") for n in names)
+
+
+def preparation_leftovers(folder: str | Path) -> list[Path] | None:
+    """What a sweep killed while preparing ``folder`` left there, or None if it holds more.
+
+    Before its manifest exists a sweep folder can hold only temporary files of the
+    manifest and design, the design and an empty ``runs/``: no run is saved, so
+    the folder can be treated as empty. An empty folder gives ``[]``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / MANIFEST).exists():
+        return None
+    entries = list(folder.iterdir())
+    for path in entries:
+        empty_runs = path.name == RUNS and path.is_dir() and not any(path.iterdir())
+        if not (empty_runs or path.name == DESIGN or _temporary(path, MANIFEST, DESIGN)):
+            return None
+    return entries
+
+
+#: Stands for a field one side of a difference lacks.
+ABSENT = "(none)"
+
+
+def _field(path: str, key: str) -> str:
+    key = f'"{key}"' if "." in key or " " in key else key
+    return f"{path}.{key}" if path else key
+
+
+def differences(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Each leaf that differs between two JSON values: ``(dotted field, old, new)``.
+
+    A field one side lacks has :data:`ABSENT` there; a parameter's dotted name is
+    quoted (``parameters."forces.US.posture.block".values``).
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            found += differences(old.get(key, ABSENT), new.get(key, ABSENT), _field(path, key))
+        return found
+    return [] if old == new else [(path, old, new)]
+
+
+def show(value: Any, width: int = 60) -> str:
+    """A value as short JSON, for a message (:data:`ABSENT` as it is)."""
+    if value == ABSENT:
+        return ABSENT
+    text = json.dumps(value, separators=(", ", ": "), default=str)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 @dataclass(frozen=True)
