@@ -177,3 +177,17 @@ def test_a_calibration_runs_on_a_dask_cluster(tmp_path):
                       dashboard_address=None) as cluster:
         result = calibrate(path, out=tmp_path / "out", scheduler=cluster.scheduler_address)
     assert len(result["posterior"]) == 6 and np.isfinite(result["posterior"]["distance"]).all()
+
+
+@pytest.mark.parametrize("name", ["../x", "/abs", "a/b", ".hidden", ""])
+def test_a_calibration_name_that_is_not_a_plain_folder_name_is_refused(tmp_path, name):
+    """The name becomes calibrations/<name>: no path may escape through it."""
+    from sim.errors import InputError
+    from sim.experiments.calibration_spec import load_calibration
+
+    text = (ROOT / "scenarios/calibration/derik-2020.toml").read_text(encoding="utf-8")
+    lines = [f"name = {name!r}" if line.startswith("name =") else line
+             for line in text.splitlines()]
+    (tmp_path / "c.toml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="must be a plain name"):
+        load_calibration(tmp_path / "c.toml")

@@ -289,6 +289,14 @@ BAD = [
      "replicates = 0 input should be greater than or equal to 1"),
     ("reference_point = 2\n[parameters.\"forces.US.posture.block\"]\nvalues = [0.2, 0.9]",
      "reference_point = 2 but the design has 2 points"),
+    ("[design]\nkind = \"lhs\"\nn = 2\n[parameters.\"forces.US.posture.block\"]\n"
+     "range = [0, inf]", "value inf is not valid"),
+    ("[design]\nkind = \"saltelli\"\nn = 4\n[parameters.\"forces.US.posture.block\"]\n"
+     "values = [0.5]", "has no range: a saltelli design samples ranges"),
+    ("[design]\nkind = \"sobol\"\nn = 1073741824\n[parameters.\"forces.US.posture.block\"]\n"
+     "range = [0, 1]", "= 1,073,741,824 runs (at most 1,000,000)"),
+    ("[parameters.\"forces.US.posture.block\"]\nvalues = [\"high\", 0.5]",
+     "value 'high' is not valid"),
 ]
 
 
@@ -464,3 +472,63 @@ def test_models_are_freed_once_unused_whether_run_or_not():
         del model
     gc.collect()
     assert len(models) == 0
+
+
+@pytest.mark.slow
+def test_the_delay_study_screens_then_apportions_among_the_survivors(tmp_path):
+    """delay-screening.toml (Morris) then delay-sobol.toml (Saltelli) on what it kept."""
+    screen = sweep(ROOT / "scenarios/sweeps/delay-screening.toml", out=tmp_path / "m",
+                   sample=2, replicates=1, days=1, workers=2, quiet=True)
+    assert len(screen) == 2 * (10 + 1) and (screen["status"] == "ok").all()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*run-to-run noise")
+        effects = sim.analyze.morris(tmp_path / "m", output="vehicle_hours_delay")
+    assert len(effects) == 10 and (effects["mu_star"] >= 0).all()
+    kept = sweep(ROOT / "scenarios/sweeps/delay-sobol.toml", out=tmp_path / "s", sample=2,
+                 replicates=1, days=1, workers=2, quiet=True)
+    assert len(kept) == 2 * (7 + 2)
+    survivors = pd.read_parquet(tmp_path / "s" / "design.parquet").columns[1:]
+    assert set(survivors) < set(effects.index)
+
+
+@pytest.mark.parametrize(("cells", "message"), [
+    (b"forces.US.posture.block\n0.5\nabc\nnan\n",
+     "row 3, column forces.US.posture.block = 'abc' is not a finite number"),
+    (b"forces.US.posture.block\n0.5\n1.5\n", "row 3, column forces.US.posture.block"),
+    (bytes(range(256)) * 3, "is not a CSV table"),
+])
+def test_a_bad_table_design_is_refused_before_any_run(tmp_path, run_cli, cells, message):
+    (tmp_path / "points.csv").write_bytes(cells)
+    (tmp_path / "t.toml").write_text('name = "t"\ndays = 0.25\n[design]\nkind = "table"\n'
+                                     'table = "points.csv"\n[parameters."forces.US.posture.block"]'
+                                     '\nrange = [0, 1]\n')
+    status, _, err = run_cli("sweep", tmp_path / "t.toml", "--out", tmp_path / "out")
+    assert status == 2 and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_impossible_options_and_unreadable_files_are_refused_up_front(small, tmp_path, run_cli):
+    status, _, err = run_cli("sweep", small, "--out", tmp_path / "out", "--days", "inf")
+    assert status == 2 and "days = inf must be a finite number" in err
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    status, _, err = run_cli("sweep", latin1, "--out", tmp_path / "out")
+    assert status == 2 and "is not UTF-8 text" in err
+    (tmp_path / "x.toml").write_text(SMALL.replace('name = "small"', 'name = "../../x"'))
+    status, _, err = run_cli("sweep", tmp_path / "x.toml", cwd=tmp_path)
+    assert status == 2 and "must be a plain name" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "sweeps").exists()
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_is_named_with_how_to_start_one(small, tmp_path, run_cli):
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status, _, err = run_cli("sweep", small, "--out", tmp_path / "out", "--scheduler",
+                             f"tcp://127.0.0.1:{port}")
+    assert status == 1 and "cannot reach the Dask scheduler" in err
+    assert "dask scheduler" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import InputError, Problem
 from sim.experiments.observations import Observation, load_observations
+from sim.scenario.bounds import FolderName
 from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, read_toml, resolve_path
 from sim.scenario.validation import problems_from_pydantic
 
@@ -43,7 +44,7 @@ class CalibrationSpec(BaseModel):
     """A whole calibration, validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
+    name: FolderName
     description: str = ""
     scenario: str = DEFAULT_SCENARIO
     observations: str = ""

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.errors import InputError, Problem
-from sim.experiments.spec import SweepSpec, table_file
+from sim.experiments.spec import MAX_RUNS, SweepSpec, table_file
 
 DESIGN_KEY = 0  # SeedSequence spawn key of the design's randomness; runs use (1, k)
 
@@ -203,12 +203,21 @@ def make_design(spec: SweepSpec, base_dir: Path | None = None) -> pd.DataFrame:
 
 
 def read_table(spec: SweepSpec, base_dir: Path | None) -> pd.DataFrame:
-    """An explicit design from CSV; its columns must be exactly the sweep's parameters."""
+    """An explicit design from CSV; its columns must be exactly the sweep's parameters.
+
+    Every cell must be a finite number the base scenario accepts for its
+    parameter: a bad cell is refused here, naming its row, not run and failed.
+    """
     path = table_file(spec, base_dir)
     if not path.is_file():
         raise InputError.single(spec.name, "design.table", f"= {str(path)!r} does not exist",
                                 "give a CSV file relative to the sweep file")
-    frame = pd.read_csv(path)
+    try:
+        frame = pd.read_csv(path, encoding="utf-8")
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError.single(path, "design.table", f"is not a CSV table ({exc})",
+                                "a UTF-8 CSV file: a header of parameter names, a row a "
+                                "point") from None
     names = list(spec.parameters)
     missing, extra = set(names) - set(frame.columns), set(frame.columns) - set(names)
     problems = [Problem("design.table", f"lacks column {m!r}") for m in sorted(missing)]
@@ -216,9 +225,44 @@ def read_table(spec: SweepSpec, base_dir: Path | None) -> pd.DataFrame:
                          "list it under [parameters] or drop it") for x in sorted(extra)]
     if frame.empty:
         problems.append(Problem("design.table", "has no rows"))
+    elif len(frame) * spec.replicates > MAX_RUNS:
+        problems.append(Problem("design.table", f"has {len(frame):,} rows: with "
+                                f"{spec.replicates} replicates, more than {MAX_RUNS:,} runs"))
+    if not problems:
+        problems = _cell_problems(spec, frame[names], base_dir)
     if problems:
         raise InputError(path, problems)
     return frame[names].reset_index(drop=True)
+
+
+def _cell_problems(spec: SweepSpec, frame: pd.DataFrame,
+                   base_dir: Path | None) -> list[Problem]:
+    """Cells that are not finite numbers, or values the scenario refuses (first of each)."""
+    from sim.scenario.loading import load_scenario, resolve_path
+
+    scenario = resolve_path(spec.scenario, relative_to=base_dir)
+    problems = []
+    for name in frame.columns:
+        numbers = pd.to_numeric(frame[name], errors="coerce")
+        bad = frame.index[~np.isfinite(numbers.to_numpy(dtype=float))]
+        if len(bad):
+            row = int(bad[0])
+            problems.append(Problem(f"design.table row {row + 2}, column {name}",
+                                    f"= {frame[name].iloc[row]!r} is not a finite number",
+                                    f"{len(bad)} such cells in this column"))
+            continue
+        values = numbers.unique()
+        for value in values if len(values) <= 50 else (values.min(), values.max()):
+            value = value.item()
+            try:
+                load_scenario(scenario, {name: int(value) if float(value).is_integer()
+                                         and spec.parameters[name].integer else value})
+            except InputError as exc:
+                row = int(frame.index[numbers == value][0])
+                problems.append(Problem(f"design.table row {row + 2}, column {name}",
+                                        "; ".join(str(q) for q in exc.problems)))
+                break
+    return problems
 
 
 def expand_runs(spec: SweepSpec, design: pd.DataFrame) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+from sim.errors import SetupError
 from sim.experiments.worker import ROW_PREFIX, lost_row, run_task
 
 log = logging.getLogger(__name__)
@@ -283,6 +284,10 @@ def _close_pipes(proc: subprocess.Popen) -> None:
                 pipe.close()
 
 
+#: Seconds to wait for a Dask scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT_S = 10
+
+
 class DaskCluster:
     """Runs on a Dask distributed cluster at ``address`` (needs ``dask[distributed]``).
 
@@ -294,7 +299,13 @@ class DaskCluster:
     def __init__(self, address: str, retries: int = 1) -> None:
         from distributed import Client
 
-        self.client = Client(address)
+        try:
+            self.client = Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise SetupError(f"cannot reach the Dask scheduler at {address} ({exc})",
+                             "start one with `dask scheduler` (it prints its address) and "
+                             "workers with `dask worker ADDRESS`, then pass --scheduler "
+                             "ADDRESS") from None
         self.retries = max(0, retries)
         self._submitted: dict[Any, tuple[dict, Any]] = {}
         workers = self.client.scheduler_info().get("workers", {})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import InputError, Problem
 from sim.io.summary import SUMMARY_TYPES
+from sim.scenario.bounds import Days, FolderName
 from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario, read_toml, resolve_path
 from sim.scenario.validation import problems_from_pydantic
 
@@ -86,11 +88,11 @@ class SweepSpec(BaseModel):
     """A whole sweep, validated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str
+    name: FolderName
     description: str = ""
     scenario: str = DEFAULT_SCENARIO
-    days: float | None = Field(None, gt=0)
-    replicates: int = Field(1, ge=1)
+    days: Days | None = None
+    replicates: int = Field(1, ge=1, le=100_000)
     seed: int = Field(0, ge=0)
     common_random_numbers: bool = False
     """Replicate r uses the same seed at every design point (paired comparisons)."""
@@ -202,9 +204,51 @@ def load_sweep(path: str | Path, **changes: Any) -> tuple[SweepSpec, Path]:
     elif not spec.parameters:
         raise InputError.single(path, "parameters", "is empty", "name at least one parameter")
     problems = check_parameters(spec, str(path), path.parent)
+    problems += design_problems(spec)
     if problems:
         raise InputError(path, problems)
     return spec, path
+
+
+#: The most runs one sweep may hold (points × replicates): beyond it the design itself
+#: would not fit in memory, let alone the runs in any reasonable time.
+MAX_RUNS = 1_000_000
+
+#: Design kinds that sample ranges (a parameter with one value stays constant).
+SAMPLED = ("lhs", "sobol", "nolh", "saltelli", "morris")
+
+
+def design_points(spec: SweepSpec) -> int | None:
+    """How many points the design will have, computed without making it (None: unknown)."""
+    ranged = sum(p.range is not None for p in spec.parameters.values())
+    n = spec.design.n or 0
+    if spec.design.kind == "grid":
+        return math.prod(len(p.values) if p.values is not None else (
+            p.levels or spec.design.levels) for p in spec.parameters.values())
+    if spec.design.kind in ("lhs", "sobol", "posterior"):
+        return n
+    if spec.design.kind == "saltelli":
+        return n * ((2 * ranged + 2) if spec.design.second_order else (ranged + 2))
+    if spec.design.kind == "morris":
+        return n * (ranged + 1)
+    return None  # nolh (at most 257 points) and table (checked when read)
+
+
+def design_problems(spec: SweepSpec) -> list[Problem]:
+    """Problems with the design as a whole: nothing to vary, or too many runs."""
+    problems = []
+    if spec.design.kind in SAMPLED and not any(
+            p.range is not None for p in spec.parameters.values()):
+        problems.append(Problem("parameters", f"has no range: a {spec.design.kind} design "
+                                "samples ranges", "give at least one parameter range = "
+                                "[low, high]"))
+    points = design_points(spec)
+    if points is not None and points * spec.replicates > MAX_RUNS:
+        problems.append(Problem("design", f"would make {points:,} points x "
+                                f"{spec.replicates} replicates = "
+                                f"{points * spec.replicates:,} runs (at most {MAX_RUNS:,})",
+                                "lower design.n, the levels or the replicates"))
+    return problems
 
 
 def table_file(spec: SweepSpec, base_dir: Path | None) -> Path:
