@@ -532,3 +532,13 @@ def test_an_unreachable_scheduler_is_named_with_how_to_start_one(small, tmp_path
     assert status == 1 and "cannot reach the Dask scheduler" in err
     assert "dask scheduler" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_end_of_a_sweep_counts_the_points_with_too_few_replicates(small, tmp_path, run_cli):
+    status, out, _ = run_cli("sweep", small, "--out", tmp_path / "s", "--workers", 0,
+                             "--quiet")
+    points = pd.read_parquet(tmp_path / "s" / "points.parquet")
+    flagged = int(points["standoff_hours_too_few"].sum())
+    assert status == 0 and flagged > 0  # one day, two replicates: wide intervals
+    assert "note: too few replicates for 95% intervals within ±10% at:" in out
+    assert f"standoff_hours {flagged} of {len(points)} points" in out

@@ -93,6 +93,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"lost: run {first['run_id']} ({first['error']})"
               + (f" and {len(lost) - 1} more" if len(lost) > 1 else "")
               + f"; run again by: {command}")
+    from sim.experiments.points import too_few_note
+    from sim.io.sweep_folder import read_sweep
+
+    folder = read_sweep(out)
+    note = too_few_note(folder.points, folder.manifest["spec"]["ci_share"])
+    if note:
+        print(f"note: {note}")
     return 0
 
 

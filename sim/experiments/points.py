@@ -79,3 +79,18 @@ def paired_columns(ok: pd.DataFrame, spec: SweepSpec, index: pd.Index) -> pd.Dat
                                      strict=True):
                 columns[f"{figure}_{suffix}"].append(value)
     return pd.DataFrame(columns, index=index)
+
+
+def too_few_note(points: pd.DataFrame, ci_share: float) -> str | None:
+    """One line naming the outputs with points flagged ``too_few``, or None if there are none.
+
+    Example: ``"too few replicates for ±10% intervals at: standoffs 14 of 15 points, ..."``.
+    """
+    counts = {col.removesuffix("_too_few"): int(points[col].sum())
+              for col in points.columns if col.endswith("_too_few")}
+    flagged = {name: n for name, n in counts.items() if n}
+    if not flagged:
+        return None
+    listed = ", ".join(f"{name} {n} of {len(points)} points" for name, n in flagged.items())
+    return (f"too few replicates for 95% intervals within ±{ci_share:.0%} at: {listed} "
+            "(marked in the figures; more --replicates, in a new --out, narrow them)")
