@@ -198,3 +198,38 @@ def test_dask_gives_the_same_table_as_local_processes(tmp_path):
         dask = compare(["derik-june-2020", "qasr-dib-base"], out=tmp_path / "b",
                        scheduler=cluster.scheduler_address, **kwargs)
     pd.testing.assert_frame_equal(local, dask)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_comparison_and_prints_the_command_that_continues_it(tmp_path):
+    args = ["derik-june-2020", "us-drawdown", "--replicates", "12", "--days", "3",
+            "--outputs", "standoffs", "-q", "--workers", "2"]
+    out = tmp_path / "c"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "compare", *args, "--out", str(out)],
+                            env=ENV, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "runs").glob("run-*"))) < 4:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    saved = len(list((out / "runs").glob("run-*.parquet")))
+    assert f"interrupted: {saved} runs are saved in {out}/; continue with: sim compare " in err
+    command = err.split("continue with: ")[1].strip()
+    assert command.endswith("--resume") and f"--out {out}" in command
+    done = subprocess.run([sys.executable, "-m", *command.split()], env=ENV,
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (out / "comparison.csv").is_file()
+
+
+def test_resuming_after_a_scenario_was_edited_names_it(tmp_path, run_cli):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "derik-june-2020"\nname = "mine"\n')
+    args = ["compare", "derik-june-2020", mine, "--replicates", 2, "--days", 0.25,
+            "--workers", 0, "--outputs", "standoffs", "-q", "--out", tmp_path / "c"]
+    assert run_cli(*args, cwd=tmp_path)[0] == 0
+    mine.write_text('extends = "derik-june-2020"\nname = "mine"\n[civilians]\n'
+                    'trips_per_day = 3000\n')
+    status, _, err = run_cli(*args, "--resume", cwd=tmp_path)
+    assert status == 2 and f"{mine} changed since the comparison started" in err

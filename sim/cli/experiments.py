@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shlex
 import signal
 import sys
 import threading
@@ -34,6 +35,16 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def resumed(argv: list[str], out: Path) -> str:
+    """The command as typed, with ``--out`` and ``--resume``: what continues it after a stop."""
+    words = list(argv)
+    if "--out" not in words:
+        words += ["--out", str(out)]
+    if "--resume" not in words:
+        words.append("--resume")
+    return shlex.join(["sim", *words])
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -208,22 +219,33 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare scenarios, paired replicate by replicate, with intervals."""
-    from sim.experiments.compare import compare
+    from sim.experiments.compare import LostRuns, compare
     from sim.experiments.paired import format_difference
+    from sim.io.sweep_folder import run_files
 
     out = Path(args.out) if args.out else Path("comparisons") / "-vs-".join(
         Path(s).stem for s in args.scenarios)
+    again = resumed(args.argv, out)
+
+    def saved() -> str:
+        return f"{len(run_files(out))} runs are saved in {out}/"
+
     try:
-        table = compare(args.scenarios, replicates=args.replicates, outputs=args.outputs,
-                        days=args.days, seed=args.seed, precision=args.precision,
-                        max_replicates=args.max_replicates, batch=args.batch,
-                        adjust=args.adjust, posterior=args.posterior, out=out,
-                        workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                        quiet=args.quiet)
-    except KeyboardInterrupt:
-        print(f"interrupted: finished runs are kept in {out}/runs; continue with the same "
-              "command and --resume", file=sys.stderr)
-        return 130
+        with _terminate_as_interrupt():
+            table = compare(args.scenarios, replicates=args.replicates, outputs=args.outputs,
+                            days=args.days, seed=args.seed, precision=args.precision,
+                            max_replicates=args.max_replicates, batch=args.batch,
+                            adjust=args.adjust, posterior=args.posterior, out=out,
+                            workers=args.workers, scheduler=args.scheduler,
+                            resume=args.resume, quiet=args.quiet)
+    except KeyboardInterrupt as exc:
+        what, status = ("terminated", 143) if isinstance(exc, Terminated) else (
+            "interrupted", 130)
+        print(f"{what}: {saved()}; continue with: {again}", file=sys.stderr)
+        return status
+    except LostRuns as exc:
+        print(f"error: {exc}\n{saved()}; continue with: {again}", file=sys.stderr)
+        return 1
     figure = ""
     try:
         from sim.viz.compare_figures import plot_comparison

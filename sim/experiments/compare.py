@@ -239,6 +239,10 @@ def compare(scenarios: list[str], *, replicates: int = 30, outputs: list[str] | 
     return table
 
 
+class LostRuns(RuntimeError):
+    """A run's worker process died (killed, out of memory, a node lost), even on retry."""
+
+
 def _row_diff(row: Any):
     from sim.experiments.paired import Difference
 
@@ -258,6 +262,10 @@ def _run(pool: Any, out: Path, refs: list[str], n: int, days: float | None, seed
     progress = Progress(len(tasks), quiet, label="compare")
     try:
         for row in pool.run(iter(tasks)):
+            if row["status"] == "lost":  # its worker died: nothing written, --resume reruns
+                raise LostRuns(f"run {row['run_id']} ({refs[row['point_id']]}, seed "
+                               f"{row['seed']}) was lost with its worker process: "
+                               f"{row['error']}")
             if row["status"] != "ok":
                 raise InputError.single(refs[row["point_id"]], "run", f"with seed {row['seed']}"
                                         f" failed: {row['error']}", "check the scenario")
@@ -279,6 +287,16 @@ def _read_runs(out: Path, n: int) -> pd.DataFrame:
     return runs[runs["replicate"] < n].sort_values("run_id").reset_index(drop=True)
 
 
+def _change(key: str, old: dict, new: dict) -> str:
+    """What changed in one field of a comparison's identity, in words."""
+    if key == "scenario_sha256" and old.get("scenarios") == new["scenarios"]:
+        names = [name for name, a, b in zip(new["scenarios"], old[key], new[key], strict=True)
+                 if a != b]
+        return (f"{' and '.join(names)} changed since the comparison started (the scenario "
+                "as resolved, the files it extends included)")
+    return f"{key} {old.get(key)!r} -> {new[key]!r}"
+
+
 def _folder(out: Path, identity: dict, resume: bool) -> dict:
     """Check the folder can hold this comparison; return the manifest to keep (no writes)."""
     session = {"started_utc": _now(), "host": socket.gethostname(),
@@ -288,11 +306,10 @@ def _folder(out: Path, identity: dict, resume: bool) -> dict:
             raise InputError.single(str(out), "--resume", "has no comparison to resume",
                                     "run without --resume to start it")
         old = read_manifest(out)
-        changed = [k for k in identity if old["identity"].get(k) != identity[k]]
+        changed = [_change(k, old["identity"], identity) for k in identity
+                   if old["identity"].get(k) != identity[k]]
         if changed:
-            raise InputError.single(str(out), "--resume", "refused: "
-                                    + ", ".join(f"{k} {old['identity'].get(k)!r} -> "
-                                                f"{identity[k]!r}" for k in changed),
+            raise InputError.single(str(out), "--resume", "refused: " + ", ".join(changed),
                                     "resume with the same scenarios and options, or start "
                                     "afresh in a new --out")
         old["sessions"].append(session)
