@@ -9,6 +9,10 @@ vectorised call; each departure is one event.
 Vehicles (``sim.agents.civilians``) live across trips: a trip takes an idle
 vehicle at its origin from the :class:`Fleet` (a new one joins only when none
 is idle), and the vehicle waits at the destination for its next trip.
+
+:class:`Demand` starts each trip with its own departure event (the reference
+engine); :class:`ColumnDemand` makes the same draws, faster, and hands each day
+to :class:`~sim.core.column_traffic.ColumnTraffic` as columns.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 from sim.core.events import EventQueue
 from sim.core.network import RoadNetwork
 from sim.core.traffic import Trip
+from sim.core.trip_columns import Chooser, stable_argsort
 from sim.scenario.schema import CivilianRules
 
 if TYPE_CHECKING:
@@ -79,6 +84,9 @@ class Fleet:
         self.new_vehicle = new_vehicle
         self.idle: dict[str, list[CivilianVehicle]] = {}
 
+    def agent_joined(self, time: float) -> None:
+        """An agent joined the model: vehicles here are agents and take Mesa's ids themselves."""
+
     def take(self, node: str) -> CivilianVehicle:
         """An idle vehicle at ``node`` (the one parked last), or a new one."""
         idle = self.idle.get(node)
@@ -113,8 +121,8 @@ class Demand:
     """
 
     def __init__(self, network: RoadNetwork, events: EventQueue, rules: CivilianRules,
-                 horizon_min: float, rng: np.random.Generator, fleet: Fleet,
-                 start_trip: Callable[[Trip], None]) -> None:
+                 horizon_min: float, rng: np.random.Generator, fleet: Fleet | None,
+                 start_trip: Callable[[Trip], None] | None) -> None:
         self.network, self.events, self.rules = network, events, rules
         self.horizon_min = horizon_min
         self.rng = rng
@@ -166,3 +174,44 @@ class Demand:
         self._cursor = i + 1
         if self._cursor < len(depart):
             self.events.schedule(depart[self._cursor], self._depart_next)
+
+
+#: Receives a day's trips as columns: (day, departures in order, their pairs).
+AddDay = Callable[[int, np.ndarray, np.ndarray], None]
+
+
+class ColumnDemand(Demand):
+    """Draws each day's trips exactly as :class:`Demand` does, and hands them over as columns.
+
+    The draws consume the demand stream in the same order and give the same
+    values (:class:`~sim.core.trip_columns.Chooser` for ``rng.choice``), so both
+    engines see the same trips.
+
+    Parameters
+    ----------
+    network, events, rules, horizon_min, rng
+        As for :class:`Demand`.
+    add_day : callable
+        Receives each day's trips (``ColumnTraffic.add_day``).
+    """
+
+    def __init__(self, network: RoadNetwork, events: EventQueue, rules: CivilianRules,
+                 horizon_min: float, rng: np.random.Generator, add_day: AddDay) -> None:
+        super().__init__(network, events, rules, horizon_min, rng, None, None)
+        self.add_day = add_day
+        self._choosers: tuple[Chooser, Chooser] | None = None
+
+    def _new_day(self, day: int) -> None:
+        """Draw the day's trips (count, hour, minute, origin-destination) and hand them over."""
+        if self._choosers is None:
+            self._choosers = (Chooser(self.p_hour), Chooser(self.p_od))
+        hour_of, pair_of = self._choosers
+        rng = self.rng
+        n = int(rng.poisson(self.rules.trips_per_day))
+        hours = hour_of.draw(rng, n)
+        depart = day * 1440.0 + (hours + rng.random(n)) * 60.0
+        pairs = pair_of.draw(rng, n)
+        order = stable_argsort(depart)
+        self.add_day(day, depart[order], pairs[order])
+        if (day + 1) * 1440.0 < self.horizon_min:
+            self.events.schedule((day + 1) * 1440.0, self._new_day, day + 1)

@@ -33,13 +33,12 @@ from sim.agents.helicopters import Helicopter, HelicopterPool
 from sim.agents.patrols import Patrol, PatrolWorld
 from sim.agents.villagers import VillagerCommunity
 from sim.core.blocking import BlockingDeployment
-from sim.core.demand import Demand, Fleet
 from sim.core.draws import Streams
 from sim.core.encounters import Encounters
+from sim.core.engines import civilian_traffic
 from sim.core.events import EventQueue
 from sim.core.occupancy import Occupancy
 from sim.core.sorties import Sorties
-from sim.core.traffic import Traffic
 from sim.errors import InputError
 from sim.scenario.binding import build_network
 from sim.scenario.loading import DEFAULT_SCENARIO, load_scenario
@@ -90,7 +89,8 @@ class PatrolModel(mesa.Model):
     rng : int, optional
         The run's seed (Mesa's name for it).
     **params
-        ``seed`` (an alias of ``rng``), ``days``, and any scenario parameter by
+        ``seed`` (an alias of ``rng``), ``days``, ``traffic_engine`` (``"columns"``
+        or ``"reference"``, :mod:`sim.core.engines`), and any scenario parameter by
         its dotted name, e.g. ``**{"forces.US.posture.block": 0.5}``.
 
     Notes
@@ -103,6 +103,7 @@ class PatrolModel(mesa.Model):
     def __init__(self, scenario: str | Path | ScenarioSpec = DEFAULT_SCENARIO, *,
                  rng: int | None = None, **params: Any) -> None:
         seed = resolve_seed(params.pop("seed", None), rng)
+        engine = params.pop("traffic_engine", None)  # sim.core.engines; not a scenario field
         super().__init__(rng=seed)
         self.seed = seed
         days = params.pop("days", None)
@@ -124,11 +125,9 @@ class PatrolModel(mesa.Model):
 
         self.events = events = EventQueue()
         self.occupancy = occupancy = Occupancy()
-        self.fleet = Fleet(partial(CivilianVehicle, self))
-        self.traffic = Traffic(network, occupancy, events, spec.civilians, streams,
-                               on_arrival=self.fleet.park)
-        self.demand = Demand(network, events, spec.civilians, self.horizon_min,
-                             streams.stream("demand"), self.fleet, self.traffic.start)
+        self.fleet, self.traffic, self.demand = civilian_traffic(
+            engine, network, occupancy, events, spec.civilians, self.horizon_min, streams,
+            partial(CivilianVehicle, self))
         self.villagers_at: dict[str, list[VillagerCommunity]] = {}
         for vid, v in sorted(spec.villagers.items()):
             node = network.node_of(v.place)
@@ -169,6 +168,11 @@ class PatrolModel(mesa.Model):
         self.sorties.schedule()
         self.demand.start()
         self.datacollector = mesa.DataCollector(model_reporters=REPORTERS)
+
+    def register_agent(self, agent: mesa.Agent) -> None:
+        """Mesa registers each new agent; the fleet hears of it (vehicle ids count agents)."""
+        super().register_agent(agent)
+        self.fleet.agent_joined(self.events.now)
 
     def _new_patrol(self, kind: type[Patrol], *args: Any) -> Patrol:
         """A patrol agent of this model, in its world, reporting home to the sorties."""

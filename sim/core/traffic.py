@@ -6,12 +6,16 @@ route at departure. Each minute of it was charged, as it happened, to the
 closure that caused it (a wait in a queue, the extra length of a detour), so
 the charges of a trip add up to its delay and the trip's ``cause`` names them.
 
-**How it stays fast.** A trip is one departure event and one arrival event.
-It is not moved road by road: its position follows from its route's
-cumulative free-flow times. Trips in flight are indexed by route, and routes by
-the roads and places they pass, so a closure finds exactly the trips it
-affects: those still to reach it (they get an event at the place where they
-will find the road shut) and those on the closed road (held at once).
+**Two engines, one set of rules.** :class:`TripMoves` holds the rules for a
+trip that meets a closure (below). :class:`Traffic`, the reference engine, makes
+every trip an object with a departure and an arrival event: it is not moved
+road by road (its position follows from its route's cumulative free-flow times);
+trips in flight are indexed by route, and routes by the roads and places they
+pass, so a closure finds exactly the trips it affects: those still to reach it
+(they get an event at the place where they will find the road shut) and those
+on the closed road (held at once). The default engine,
+:class:`~sim.core.column_traffic.ColumnTraffic`, keeps trips as columns and hands
+only the trips a closure stops to these rules; both give the same logs.
 
 Rules
 -----
@@ -132,19 +136,32 @@ class TripLog:
         self.cause.append(cause)
         self.rerouted.append(trip.rerouted)
 
-    def columns(self) -> dict[str, Any]:
-        """The columns as numpy arrays (numbers) and lists (names), in log order."""
+    def columns(self, names: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The columns as numpy arrays (numbers) and lists (names), in log order.
+
+        ``names`` maps a node id to the name to log (e.g. its place id).
+        """
         out: dict[str, Any] = {name: np.frombuffer(getattr(self, name),
                                                    dtype="int64" if name.endswith("_id")
                                                    else "float64").copy()
                                for name in self.NUMBERS}
-        out.update(origin=self.origin, destination=self.destination, cause=self.cause,
+        ends = {"origin": self.origin, "destination": self.destination}
+        if names is not None:
+            lookup = {node: names(node) for node in {*self.origin, *self.destination}}
+            ends = {end: list(map(lookup.__getitem__, nodes)) for end, nodes in ends.items()}
+        out.update(ends, cause=self.cause,
                    rerouted=np.frombuffer(self.rerouted, dtype="int8").astype(bool))
         return out
 
 
-class Traffic:
-    """Moves civilian trips through the network around closures and logs them.
+class TripMoves:
+    """The rules for trips that meet closures, shared by both traffic engines.
+
+    A trip handled here is an object with its own events: a check at the place
+    before a closed gate, a queue, patience, a detour, a release, an arrival.
+    :class:`Traffic` (the reference engine) hands every trip to these rules;
+    :class:`~sim.core.column_traffic.ColumnTraffic` only the trips that meet a
+    closed gate. Subclasses say what happens on arrival (:meth:`_arrive`).
 
     Parameters
     ----------
@@ -154,46 +171,39 @@ class Traffic:
         Patience, detour and queue parameters.
     streams : Streams
         For each queued trip's patience, a draw keyed by the trip and its wait.
-    on_arrival : callable
-        Called with each trip when it arrives.
     """
 
     def __init__(self, network: RoadNetwork, occupancy: Occupancy, events: EventQueue,
-                 rules: CivilianRules, streams: Streams,
-                 on_arrival: Callable[[Trip], None]) -> None:
+                 rules: CivilianRules, streams: Streams) -> None:
         self.network = network
         self.occupancy = occupancy
         self.events = events
         self.rules = rules
         self.streams = streams
-        self.on_arrival = on_arrival
         self._in_flight: dict[Route, dict[int, Trip]] = {}
         self._through: dict[Gate, list[tuple[Route, int]]] = {}
         self._queues: dict[Gate, list[Trip]] = {}
         self._detours: dict[tuple, Route | None] = {}
-        self.log = TripLog()
         self.delay_by_cause: dict[str, float] = {}
         self.vehicles_by_cause: dict[str, int] = {}
-        self.n_under_way = 0
         self.n_queued = 0
         self.vehicle_hours_delay = 0.0
 
     # -- moving ------------------------------------------------------------------------
 
-    def start(self, trip: Trip) -> None:
-        """Send a trip on its way at its departure time (now)."""
-        self.n_under_way += 1
-        self._follow(trip, trip.route, 0)
-
-    def _follow(self, trip: Trip, route: Route, first_check: int) -> None:
-        """Put a trip in flight on ``route`` and schedule its next event."""
+    def _index(self, route: Route) -> dict[int, Trip]:
+        """The trips in flight on ``route``, indexing the route by its gates on first use."""
         flight = self._in_flight.get(route)
         if flight is None:
             flight = self._in_flight[route] = {}
             for j, (road, node) in enumerate(zip(route.roads, route.nodes[1:], strict=True)):
                 self._through.setdefault(road, []).append((route, j))
                 self._through.setdefault(node, []).append((route, j))
-        flight[trip.trip_id] = trip
+        return flight
+
+    def _follow(self, trip: Trip, route: Route, first_check: int) -> None:
+        """Put a trip in flight on ``route`` and schedule its next event."""
+        self._index(route)[trip.trip_id] = trip
         trip.route = route
         trip.next_check = first_check
         self._plan(trip)
@@ -290,12 +300,8 @@ class Traffic:
             trip.route_start = now - route.cum_min[j]
             self._check(trip, j)
 
-    def _arrive(self, trip: Trip) -> None:
-        """Log the finished trip: its delay is its actual time minus its free-flow time."""
-        now = self.events.now
-        self._in_flight[trip.route].pop(trip.trip_id, None)
-        self.n_under_way -= 1
-        trip.arrive, trip.event = now, None
+    def _settle(self, trip: Trip, now: float) -> tuple[float, float, str]:
+        """A trip's actual time, delay and causes on arrival; its charges go to their causes."""
         if trip.charges:
             actual = now - trip.depart
             delay = max(actual - trip.free_flow_min, 0.0)
@@ -303,9 +309,63 @@ class Traffic:
                 self.delay_by_cause[cause] = self.delay_by_cause.get(cause, 0.0) + minutes
                 self.vehicles_by_cause[cause] = self.vehicles_by_cause.get(cause, 0) + 1
             self.vehicle_hours_delay += delay / 60.0
-            cause = ";".join(trip.charges)
-        else:
-            actual, delay, cause = trip.free_flow_min, 0.0, ""
+            return actual, delay, ";".join(trip.charges)
+        return trip.free_flow_min, 0.0, ""
+
+    def _arrive(self, trip: Trip) -> None:
+        """The trip is at its destination (each engine logs it its own way)."""
+        raise NotImplementedError
+
+    def gate_opened(self, gate: Gate) -> None:
+        """A gate reopened: queued vehicles leave one headway apart per approach."""
+        queue = self._queues.pop(gate, [])
+        headway = self.rules.queue_headway_s / 60.0
+        now = self.events.now
+        position: dict[str, int] = {}
+        for trip in queue:
+            hold = trip.hold
+            k = position.get(hold.approach, 0)
+            position[hold.approach] = k + 1
+            EventQueue.cancel(trip.event)  # its patience no longer matters
+            trip.event = self.events.schedule(now + k * headway, self._release, trip, hold)
+            trip.event_time = now + k * headway
+
+    def queued_trips(self) -> list[Trip]:
+        """Trips queued at closures now."""
+        return [trip for queue in self._queues.values() for trip in queue]
+
+
+class Traffic(TripMoves):
+    """The reference engine: every trip is an object with a departure and an arrival event.
+
+    Parameters
+    ----------
+    network, occupancy, events, rules, streams
+        As for :class:`TripMoves`.
+    on_arrival : callable
+        Called with each trip when it arrives.
+    """
+
+    def __init__(self, network: RoadNetwork, occupancy: Occupancy, events: EventQueue,
+                 rules: CivilianRules, streams: Streams,
+                 on_arrival: Callable[[Trip], None]) -> None:
+        super().__init__(network, occupancy, events, rules, streams)
+        self.on_arrival = on_arrival
+        self.log = TripLog()
+        self.n_under_way = 0
+
+    def start(self, trip: Trip) -> None:
+        """Send a trip on its way at its departure time (now)."""
+        self.n_under_way += 1
+        self._follow(trip, trip.route, 0)
+
+    def _arrive(self, trip: Trip) -> None:
+        """Log the finished trip: its delay is its actual time minus its free-flow time."""
+        now = self.events.now
+        self._in_flight[trip.route].pop(trip.trip_id, None)
+        self.n_under_way -= 1
+        trip.arrive, trip.event = now, None
+        actual, delay, cause = self._settle(trip, now)
         self.log.add(trip, actual, delay, cause)
         self.on_arrival(trip)
 
@@ -327,24 +387,6 @@ class Traffic:
                 elif now < trip.route_start + cum[j + 1]:
                     self._queue(trip, gate, j, on_road_min=trip.route_start + cum[j + 1] - now)
 
-    def gate_opened(self, gate: Gate) -> None:
-        """A gate reopened: queued vehicles leave one headway apart per approach."""
-        queue = self._queues.pop(gate, [])
-        headway = self.rules.queue_headway_s / 60.0
-        now = self.events.now
-        position: dict[str, int] = {}
-        for trip in queue:
-            hold = trip.hold
-            k = position.get(hold.approach, 0)
-            position[hold.approach] = k + 1
-            EventQueue.cancel(trip.event)  # its patience no longer matters
-            trip.event = self.events.schedule(now + k * headway, self._release, trip, hold)
-            trip.event_time = now + k * headway
-
     def in_flight(self) -> list[list[Trip]]:
         """Trips moving now, by route."""
         return [list(flight.values()) for flight in self._in_flight.values() if flight]
-
-    def queued_trips(self) -> list[Trip]:
-        """Trips queued at closures now."""
-        return [trip for queue in self._queues.values() for trip in queue]

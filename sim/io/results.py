@@ -100,10 +100,7 @@ def standoff_frame(model: PatrolModel) -> pd.DataFrame:
 
 def trip_frame(model: PatrolModel) -> pd.DataFrame:
     """One row per completed civilian trip."""
-    columns = model.traffic.log.columns()
-    place = model.network.place_id
-    for end in ("origin", "destination"):
-        columns[end] = [place(node) for node in columns[end]]
+    columns = model.traffic.log.columns(names=model.network.place_id)
     frame = pd.DataFrame({name: columns[name] for name in TRIP_COLUMNS})
     frame = frame.astype({"origin": "str", "destination": "str", "cause": "str"})
     for column in ("depart", "arrive"):

@@ -1,0 +1,152 @@
+"""The trips log of the column engine, built from the columns when it is asked for.
+
+The reference engine appends a row as each trip arrives. Here the rows follow
+from the columns: a trip that met no closure arrives at departure plus free-flow
+time, and only the trips a closure stopped carry their own times, delay and
+causes. The log is built a day at a time, oldest first, the first time it is
+asked for (and kept, so asking again costs only the days since):
+
+* the day's departures are matched with the fleet
+  (:class:`~sim.core.fleet.ColumnFleet`) against the arrivals since the previous
+  day began, which gives every trip's vehicle id;
+* the rows are those arrivals, in arrival order (ties: the earlier departure
+  first, as the reference engine's arrival events run).
+
+The day under way is built the same way up to now, and not kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from sim.core.fleet import ColumnFleet
+from sim.core.trip_columns import Day, PairTable, stable_argsort
+
+#: Columns of the log, and their types when empty.
+FIELDS = {"trip_id": np.int64, "vehicle_id": np.int64, "pair": np.int64, "depart": float,
+          "arrive": float, "actual_min": float, "delay_min": float, "rerouted": bool}
+
+
+class ColumnTripLog:
+    """Days of trips and the stopped trips' arrivals, turned into log rows on demand.
+
+    Parameters
+    ----------
+    pairs : PairTable
+        Routes and ends of every origin–destination pair.
+    fleet : ColumnFleet
+        Vehicles per place; advanced a day at a time as the log is built.
+    now : callable
+        The current time.
+    n_arrived : callable
+        Trips arrived so far (the log's length).
+    """
+
+    def __init__(self, pairs: PairTable, fleet: ColumnFleet, now: Callable[[], float],
+                 n_arrived: Callable[[], int]) -> None:
+        self.pairs, self.fleet = pairs, fleet
+        self.now, self.n_arrived = now, n_arrived
+        self.chunks: list[dict[str, Any]] = []
+        self._days: list[tuple[Day, float]] = []  # (day, when it was drawn), not yet logged
+        self._open: list[Day] = []  # logged days with trips that may arrive later
+        self._special: list[Any] = []  # stopped trips arrived, not yet logged, in order
+        self._logged_until = -np.inf
+
+    def __len__(self) -> int:
+        return self.n_arrived()
+
+    def day_drawn(self, day: Day, now: float) -> None:
+        """A new day of trips."""
+        self._days.append((day, now))
+
+    def arrived(self, trip: Any) -> None:
+        """A stopped trip arrived (``trip.result`` holds its actual time, delay, causes)."""
+        self._special.append(trip)
+
+    def columns(self, names: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The columns in log order, as the reference log gives them.
+
+        ``names`` maps a node id to the name to log (e.g. its place id).
+        """
+        while len(self._days) > 1:  # a day is complete once the next one is drawn
+            (day, _), (_, end) = self._days[0], self._days[1]
+            self.chunks.append(self._window(day, end, commit=True))
+            del self._days[0]
+        chunks = list(self.chunks)
+        if self._days:
+            chunks.append(self._window(self._days[0][0], self.now(), commit=False))
+        out: dict[str, Any] = {
+            f: np.concatenate([c[f] for c in chunks]) if chunks else np.zeros(0, dtype=t)
+            for f, t in FIELDS.items()}
+        cause = np.full(len(out["trip_id"]), "", dtype=object)
+        offset = 0
+        for c in chunks:
+            for row, text in c["causes"].items():
+                cause[offset + row] = text
+            offset += len(c["trip_id"])
+        pairs = self.pairs
+        label = np.array([names(n) if names else n for n in pairs.nodes] + [""], dtype=object)
+        pair = out.pop("pair")
+        k = max(pairs.k, 1)
+        out.update(origin=label[pair // k], destination=label[pair % k],
+                   free_flow_min=pairs.free_flow_min[pair], cause=cause)
+        return out
+
+    def _window(self, today: Day, until: float, commit: bool) -> dict[str, Any]:
+        """Rows of the trips arrived after the previous window, up to ``until``.
+
+        ``today``'s departures up to ``until`` get their vehicles; with ``commit``
+        the fleet keeps what is left parked, and the window is not built again.
+        """
+        pairs = self.pairs
+        n_dep = int(np.searchsorted(today.depart, until, "right"))
+        days = [d for d in self._open if d is not today] + [today]
+        parts = []
+        for day in days:
+            arrive = day.arrive
+            lo = np.searchsorted(day.depart, self._logged_until - pairs.max_free_flow - 1.0)
+            index = lo + np.flatnonzero((arrive[lo:] > self._logged_until)
+                                        & (arrive[lo:] <= until) & ~day.special[lo:])
+            parts.append((day, index))
+        cut = int(np.searchsorted([t.arrive for t in self._special], until, "right"))
+        special, later = self._special[:cut], self._special[cut:]
+        arrive = np.concatenate([day.arrive[i] for day, i in parts]
+                                + [np.array([t.arrive for t in special], dtype=float)])
+        order = stable_argsort(arrive)
+        pair = np.concatenate([day.pair[i] for day, i in parts]
+                              + [np.array([t.day.pair[t.index] for t in special],
+                                          dtype=np.int64)])
+        ref = np.concatenate([-i if day is today else day.vehicle[i] for day, i in parts]
+                             + [np.array([-t.index if t.day is today else t.day.vehicle[t.index]
+                                          for t in special], dtype=np.int64)])
+        today.vehicle[:n_dep] = self.fleet.assign(
+            today.depart[:n_dep], pairs.origin_node[today.pair[:n_dep]], arrive[order],
+            pairs.destination_node[pair[order]], ref[order], commit=commit)
+        trip_id = np.concatenate([day.first_id + i for day, i in parts]
+                                 + [np.array([t.trip_id for t in special], dtype=np.int64)])
+        vehicle = np.concatenate([day.vehicle[i] for day, i in parts]
+                                 + [np.array([t.day.vehicle[t.index] for t in special],
+                                             dtype=np.int64)])
+        depart = np.concatenate([day.depart[i] for day, i in parts]
+                                + [np.array([t.depart for t in special], dtype=float)])
+        actual = pairs.free_flow_min[pair]
+        delay, rerouted = np.zeros(len(pair)), np.zeros(len(pair), dtype=bool)
+        n_free = len(pair) - len(special)
+        causes = {}
+        for k, t in enumerate(special, start=n_free):
+            actual[k], delay[k], causes[k] = t.result
+            rerouted[k] = t.rerouted
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        chunk = {"trip_id": trip_id[order], "vehicle_id": vehicle[order], "pair": pair[order],
+                 "depart": depart[order], "arrive": arrive[order], "actual_min": actual[order],
+                 "delay_min": delay[order], "rerouted": rerouted[order],
+                 "causes": {int(rank[k]): c for k, c in causes.items()}}
+        if commit:
+            self._special = later
+            self._logged_until = until
+            self._open = [d for d in days if d.last_arrive > until]
+        return chunk
