@@ -70,6 +70,14 @@ def test_the_engines_agree_where_trips_are_held_on_the_road_and_detour(write_sce
     assert result.trips["rerouted"].any() and (result.trips["delay_min"] > 0).any()
 
 
+@pytest.mark.parametrize("params", [{"days": 1.6}, {"days": 2, "civilians.trips_per_day": 0},
+                                    {"days": 0.01}])
+def test_the_engines_agree_at_the_edges(params):
+    """A horizon in mid-day (trips still under way), no demand, and a run too short for any."""
+    result = assert_same_answers("villagers-resist", 5, **params)
+    assert result.summary["trips_unfinished"] >= 0
+
+
 def test_the_engines_agree_tick_by_tick():
     """step() one minute at a time (as batch_run and the app run it): every tick's counters."""
     models = {engine: PatrolModel("derik-june-2020", rng=2, days=1, traffic_engine=engine)

@@ -25,9 +25,9 @@ import numpy as np
 from sim.core.fleet import ColumnFleet
 from sim.core.trip_columns import Day, PairTable, stable_argsort
 
-#: Columns of the log, and their types when empty.
+#: Columns kept per row, and their types when empty.
 FIELDS = {"trip_id": np.int64, "vehicle_id": np.int64, "pair": np.int64, "depart": float,
-          "arrive": float, "actual_min": float, "delay_min": float, "rerouted": bool}
+          "arrive": float}
 
 
 class ColumnTripLog:
@@ -66,10 +66,13 @@ class ColumnTripLog:
         """A stopped trip arrived (``trip.result`` holds its actual time, delay, causes)."""
         self._special.append(trip)
 
-    def columns(self, names: Callable[[str], str] | None = None) -> dict[str, Any]:
+    def columns(self, names: Callable[[str], str] | None = None,
+                coded: bool = False) -> dict[str, Any]:
         """The columns in log order, as the reference log gives them.
 
-        ``names`` maps a node id to the name to log (e.g. its place id).
+        ``names`` maps a node id to the name to log (e.g. its place id). With
+        ``coded``, ``origin``, ``destination`` and ``cause`` come as (labels, codes):
+        row ``i`` says ``labels[codes[i]]``.
         """
         while len(self._days) > 1:  # a day is complete once the next one is drawn
             (day, _), (_, end) = self._days[0], self._days[1]
@@ -81,18 +84,30 @@ class ColumnTripLog:
         out: dict[str, Any] = {
             f: np.concatenate([c[f] for c in chunks]) if chunks else np.zeros(0, dtype=t)
             for f, t in FIELDS.items()}
-        cause = np.full(len(out["trip_id"]), "", dtype=object)
+        pairs = self.pairs
+        pair = out.pop("pair")
+        n = len(pair)
+        actual = pairs.free_flow_min[pair]
+        delay, rerouted = np.zeros(n), np.zeros(n, dtype=bool)
+        causes, cause_code = [""], np.zeros(n, dtype=np.int64)
         offset = 0
         for c in chunks:
-            for row, text in c["causes"].items():
-                cause[offset + row] = text
+            for row, (minutes, late, cause, detoured) in c["special"].items():
+                at = offset + row
+                actual[at], delay[at], rerouted[at] = minutes, late, detoured
+                if cause:
+                    cause_code[at] = len(causes)
+                    causes.append(cause)
             offset += len(c["trip_id"])
-        pairs = self.pairs
-        label = np.array([names(n) if names else n for n in pairs.nodes] + [""], dtype=object)
-        pair = out.pop("pair")
         k = max(pairs.k, 1)
-        out.update(origin=label[pair // k], destination=label[pair % k],
-                   free_flow_min=pairs.free_flow_min[pair], cause=cause)
+        labels = [names(node) if names else node for node in pairs.nodes] or [""]
+        text = {"origin": (labels, pair // k), "destination": (labels, pair % k),
+                "cause": (causes, cause_code)}
+        if not coded:
+            text = {name: np.array(words, dtype=object)[codes]
+                    for name, (words, codes) in text.items()}
+        out.update(text, free_flow_min=pairs.free_flow_min[pair], actual_min=actual,
+                   delay_min=delay, rerouted=rerouted)
         return out
 
     def _window(self, today: Day, until: float, commit: bool) -> dict[str, Any]:
@@ -132,19 +147,13 @@ class ColumnTripLog:
                                              dtype=np.int64)])
         depart = np.concatenate([day.depart[i] for day, i in parts]
                                 + [np.array([t.depart for t in special], dtype=float)])
-        actual = pairs.free_flow_min[pair]
-        delay, rerouted = np.zeros(len(pair)), np.zeros(len(pair), dtype=bool)
         n_free = len(pair) - len(special)
-        causes = {}
-        for k, t in enumerate(special, start=n_free):
-            actual[k], delay[k], causes[k] = t.result
-            rerouted[k] = t.rerouted
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         chunk = {"trip_id": trip_id[order], "vehicle_id": vehicle[order], "pair": pair[order],
-                 "depart": depart[order], "arrive": arrive[order], "actual_min": actual[order],
-                 "delay_min": delay[order], "rerouted": rerouted[order],
-                 "causes": {int(rank[k]): c for k, c in causes.items()}}
+                 "depart": depart[order], "arrive": arrive[order],
+                 "special": {int(rank[k]): (*t.result, t.rerouted)
+                             for k, t in enumerate(special, start=n_free)}}
         if commit:
             self._special = later
             self._logged_until = until

@@ -136,21 +136,31 @@ class TripLog:
         self.cause.append(cause)
         self.rerouted.append(trip.rerouted)
 
-    def columns(self, names: Callable[[str], str] | None = None) -> dict[str, Any]:
+    def columns(self, names: Callable[[str], str] | None = None,
+                coded: bool = False) -> dict[str, Any]:
         """The columns as numpy arrays (numbers) and lists (names), in log order.
 
-        ``names`` maps a node id to the name to log (e.g. its place id).
+        ``names`` maps a node id to the name to log (e.g. its place id). With
+        ``coded``, ``origin``, ``destination`` and ``cause`` come as (labels, codes):
+        row ``i`` says ``labels[codes[i]]``.
         """
         out: dict[str, Any] = {name: np.frombuffer(getattr(self, name),
                                                    dtype="int64" if name.endswith("_id")
                                                    else "float64").copy()
                                for name in self.NUMBERS}
-        ends = {"origin": self.origin, "destination": self.destination}
+        text: dict[str, Any] = {"origin": self.origin, "destination": self.destination,
+                                "cause": self.cause}
         if names is not None:
             lookup = {node: names(node) for node in {*self.origin, *self.destination}}
-            ends = {end: list(map(lookup.__getitem__, nodes)) for end, nodes in ends.items()}
-        out.update(ends, cause=self.cause,
-                   rerouted=np.frombuffer(self.rerouted, dtype="int8").astype(bool))
+            for end in ("origin", "destination"):
+                text[end] = list(map(lookup.__getitem__, text[end]))
+        if coded:
+            for name, words in text.items():
+                index: dict[str, int] = {}
+                codes = np.fromiter((index.setdefault(w, len(index)) for w in words),
+                                    dtype=np.int64, count=len(words))
+                text[name] = (list(index), codes)
+        out.update(text, rerouted=np.frombuffer(self.rerouted, dtype="int8").astype(bool))
         return out
 
 

@@ -100,9 +100,11 @@ def standoff_frame(model: PatrolModel) -> pd.DataFrame:
 
 def trip_frame(model: PatrolModel) -> pd.DataFrame:
     """One row per completed civilian trip."""
-    columns = model.traffic.log.columns(names=model.network.place_id)
+    columns = model.traffic.log.columns(names=model.network.place_id, coded=True)
+    for name in ("origin", "destination", "cause"):  # a few distinct names: take, not convert
+        labels, codes = columns[name]
+        columns[name] = pd.array(labels, dtype="str").take(codes)
     frame = pd.DataFrame({name: columns[name] for name in TRIP_COLUMNS})
-    frame = frame.astype({"origin": "str", "destination": "str", "cause": "str"})
     for column in ("depart", "arrive"):
         frame[column] = _clock(model.spec.start, frame[column])
     return frame
