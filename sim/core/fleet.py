@@ -102,12 +102,14 @@ class ColumnFleet:
         first[0] = True
         np.not_equal(place[1:], place[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        seg = np.cumsum(first) - 1
         idle = n_parked[place[starts]]  # parked at each place with events, at the start
-        step = 1 - 2 * pop.astype(np.int64)
-        walk = np.cumsum(step)
-        walk += (idle - (walk - step)[starts])[seg]  # each place's count, from its parked
-        big = seg * (2 * n + 2 * int(idle.max()) + 1)
+        span = 2 * n + 2 * int(idle.max()) + 1  # more than any walk's range
+        wide = np.int32 if len(starts) * span < 2**31 else np.int64  # NOTE: half the traffic
+        seg = np.cumsum(first, dtype=wide) - 1
+        step = 1 - 2 * pop.astype(wide)
+        walk = np.cumsum(step, dtype=wide)
+        walk += (idle.astype(wide) - (walk - step)[starts])[seg]  # each place's count
+        big = seg * wide(span)
         low = np.minimum.accumulate(walk - big)
         low += big
         np.minimum(low, 0, out=low)
