@@ -215,7 +215,7 @@ def load_sweep(path: str | Path, **changes: Any) -> tuple[SweepSpec, Path]:
 MAX_RUNS = 1_000_000
 
 #: Design kinds that sample ranges (a parameter with one value stays constant).
-SAMPLED = ("lhs", "sobol", "nolh", "saltelli", "morris")
+RANGED = ("lhs", "sobol", "nolh", "saltelli", "morris")
 
 
 def design_points(spec: SweepSpec) -> int | None:
@@ -237,7 +237,7 @@ def design_points(spec: SweepSpec) -> int | None:
 def design_problems(spec: SweepSpec) -> list[Problem]:
     """Problems with the design as a whole: nothing to vary, or too many runs."""
     problems = []
-    if spec.design.kind in SAMPLED and not any(
+    if spec.design.kind in RANGED and not any(
             p.range is not None for p in spec.parameters.values()):
         problems.append(Problem("parameters", f"has no range: a {spec.design.kind} design "
                                 "samples ranges", "give at least one parameter range = "
