@@ -78,6 +78,20 @@ def test_the_engines_agree_at_the_edges(params):
     assert result.summary["trips_unfinished"] >= 0
 
 
+def test_asking_for_the_log_mid_run_changes_nothing():
+    """The column log is built when asked for; asking early, twice, then at the end is fine."""
+    model = PatrolModel("villagers-resist", rng=6, days=5, traffic_engine="columns")
+    for until in (1.5 * 1440, 1.5 * 1440, 3.2 * 1440):
+        model.events.run_until(until)
+        early = RunResult.from_model(model).trips
+        assert len(early) == len(model.traffic.log) > 0
+        assert (early["arrive"] <= early["depart"].min() + pd.Timedelta(minutes=until)).all()
+    model.run_model()
+    late = RunResult.from_model(model)
+    reference = run("reference", "villagers-resist", 6, days=5)
+    pd.testing.assert_frame_equal(reference.trips, late.trips, check_exact=True)
+
+
 def test_the_engines_agree_tick_by_tick():
     """step() one minute at a time (as batch_run and the app run it): every tick's counters."""
     models = {engine: PatrolModel("derik-june-2020", rng=2, days=1, traffic_engine=engine)

@@ -68,7 +68,8 @@ def test_a_closure_finds_the_trips_on_its_road_and_those_still_to_reach_it(line)
     day = Day(0, 1, depart, np.array([1, 1, 1, 1]), line.free_flow_min)
     table = line.gate(road_key("b", "c"))
     assert on_road(day, table, 100.0).tolist() == [1]
-    index, reach = reaching(day, table, 100.0)
+    index, reach, road = reaching(day, table, 100.0)
     assert index.tolist() == [2, 3] and reach.tolist() == [110.0, 260.0]
+    assert road.tolist() == [1, 1]
     day.special[2] = True  # already taken out of the columns: not found again
     assert reaching(day, table, 100.0)[0].tolist() == [3]

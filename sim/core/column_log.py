@@ -25,6 +25,9 @@ import numpy as np
 from sim.core.fleet import ColumnFleet
 from sim.core.trip_columns import Day, PairTable, stable_argsort
 
+#: Trips per window of the log, at most (unless one day has more).
+BLOCK = 20_000
+
 #: Columns kept per row, and their types when empty.
 FIELDS = {"trip_id": np.int64, "vehicle_id": np.int64, "pair": np.int64, "depart": float,
           "arrive": float}
@@ -74,13 +77,17 @@ class ColumnTripLog:
         ``coded``, ``origin``, ``destination`` and ``cause`` come as (labels, codes):
         row ``i`` says ``labels[codes[i]]``.
         """
-        while len(self._days) > 1:  # a day is complete once the next one is drawn
-            (day, _), (_, end) = self._days[0], self._days[1]
-            self.chunks.append(self._window(day, end, commit=True))
-            del self._days[0]
+        days = self._days
+        while len(days) > 1:  # a day is complete once the next one is drawn
+            block = 1  # NOTE: days with few trips go a few at a time (fewer numpy calls)
+            while block < len(days) - 1 and sum(d.n for d, _ in days[:block + 1]) <= BLOCK:
+                block += 1
+            self.chunks.append(self._window([d for d, _ in days[:block]], days[block][1],
+                                            commit=True))
+            del days[:block]
         chunks = list(self.chunks)
-        if self._days:
-            chunks.append(self._window(self._days[0][0], self.now(), commit=False))
+        if days:
+            chunks.append(self._window([days[0][0]], self.now(), commit=False))
         out: dict[str, Any] = {
             f: np.concatenate([c[f] for c in chunks]) if chunks else np.zeros(0, dtype=t)
             for f, t in FIELDS.items()}
@@ -110,15 +117,20 @@ class ColumnTripLog:
                    delay_min=delay, rerouted=rerouted)
         return out
 
-    def _window(self, today: Day, until: float, commit: bool) -> dict[str, Any]:
+    def _window(self, block: list[Day], until: float, commit: bool) -> dict[str, Any]:
         """Rows of the trips arrived after the previous window, up to ``until``.
 
-        ``today``'s departures up to ``until`` get their vehicles; with ``commit``
-        the fleet keeps what is left parked, and the window is not built again.
+        The departures of ``block`` (consecutive days) up to ``until`` get their
+        vehicles; with ``commit`` the fleet keeps what is left parked, and the
+        window is not built again.
         """
         pairs = self.pairs
-        n_dep = int(np.searchsorted(today.depart, until, "right"))
-        days = [d for d in self._open if d is not today] + [today]
+        first: dict[int, int] = {}  # where each block day's departures start
+        leaving = []
+        for day in block:
+            first[id(day)] = sum(len(d) for d in leaving)
+            leaving.append(day.depart[:int(np.searchsorted(day.depart, until, "right"))])
+        days = [d for d in self._open if id(d) not in first] + block
         parts = []
         for day in days:
             arrive = day.arrive
@@ -134,12 +146,20 @@ class ColumnTripLog:
         pair = np.concatenate([day.pair[i] for day, i in parts]
                               + [np.array([t.day.pair[t.index] for t in special],
                                           dtype=np.int64)])
-        ref = np.concatenate([-i if day is today else day.vehicle[i] for day, i in parts]
-                             + [np.array([-t.index if t.day is today else t.day.vehicle[t.index]
-                                          for t in special], dtype=np.int64)])
-        today.vehicle[:n_dep] = self.fleet.assign(
-            today.depart[:n_dep], pairs.origin_node[today.pair[:n_dep]], arrive[order],
-            pairs.destination_node[pair[order]], ref[order], commit=commit)
+
+        def vehicle_of(day: Day, i: Any) -> Any:  # its id, or -(its departure in the block)
+            at = first.get(id(day))
+            return day.vehicle[i] if at is None else -(at + i)
+
+        ref = np.concatenate([vehicle_of(day, i) for day, i in parts]
+                             + [np.array([vehicle_of(t.day, t.index) for t in special],
+                                         dtype=np.int64)])
+        ids = self.fleet.assign(
+            np.concatenate(leaving), pairs.origin_node[np.concatenate(
+                [day.pair[:len(d)] for day, d in zip(block, leaving, strict=True)])],
+            arrive[order], pairs.destination_node[pair[order]], ref[order], commit=commit)
+        for day, d in zip(block, leaving, strict=True):
+            day.vehicle[:len(d)] = ids[first[id(day)]:first[id(day)] + len(d)]
         trip_id = np.concatenate([day.first_id + i for day, i in parts]
                                  + [np.array([t.trip_id for t in special], dtype=np.int64)])
         vehicle = np.concatenate([day.vehicle[i] for day, i in parts]

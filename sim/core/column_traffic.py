@@ -199,14 +199,12 @@ class ColumnTraffic(TripMoves):
             return
         now = self.events.now
         parts = [(k, *reaching(day, table, now)) for k, day in enumerate(self.days)]
-        owner = np.concatenate([np.full(len(i), k) for k, i, _ in parts])
-        index = np.concatenate([i for _, i, _ in parts])
-        reach = np.concatenate([r for _, _, r in parts])
+        owner = np.concatenate([np.full(len(i), k) for k, i, _, _ in parts])
+        index = np.concatenate([i for _, i, _, _ in parts])
+        reach = np.concatenate([r for _, _, r, _ in parts])
+        road = np.concatenate([j for _, _, _, j in parts])
         order = stable_argsort(reach)
-        owner, index, reach = owner[order], index[order], reach[order]
-        road = np.array([table.jpos[self.days[k].pair[i]] for k, i in zip(
-            owner.tolist(), index.tolist(), strict=True)], dtype=np.int64) if len(order) \
-            else np.zeros(0, dtype=np.int64)
+        owner, index, reach, road = owner[order], index[order], reach[order], road[order]
         chain = self._chains[gate] = _Chain(list(self.days), owner, index, reach, road)
         self._next(chain)
 

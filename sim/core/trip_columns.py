@@ -195,8 +195,9 @@ def on_road(day: Day, table: GateTable, now: float) -> np.ndarray:
     return lo + np.flatnonzero(hit)
 
 
-def reaching(day: Day, table: GateTable, now: float) -> tuple[np.ndarray, np.ndarray]:
-    """Trips of ``day`` still to reach a gate after ``now``: (indices, times they reach it).
+def reaching(day: Day, table: GateTable,
+             now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trips of ``day`` still to reach a gate after ``now``: indices, when, and at which road.
 
     A trip under way must reach it before it would arrive (the reference engine's
     ``reach < event_time``); one yet to leave checks its whole route on leaving.
@@ -208,4 +209,4 @@ def reaching(day: Day, table: GateTable, now: float) -> tuple[np.ndarray, np.nda
         hit = ((table.jpos[pair] >= 0) & ~day.special[lo:] & (reach > now)
                & ((depart > now) | (reach < day.arrive[lo:])))
     index = np.flatnonzero(hit)
-    return lo + index, reach[index]
+    return lo + index, reach[index], table.jpos[pair[index]]
