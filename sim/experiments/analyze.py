@@ -48,8 +48,11 @@ def noise_share(runs: pd.DataFrame, output: str) -> float:
     return min(1.0, noise / total)
 
 
-def _warn_noise(table: pd.DataFrame, share: float, output: str) -> pd.DataFrame:
+def _warn_noise(table: pd.DataFrame, share: float, output: str,
+                crn: bool = False) -> pd.DataFrame:
+    """Record the noise share (and whether replicates shared seeds across points); warn."""
     table.attrs["noise_share"] = share
+    table.attrs["common_random_numbers"] = crn
     if np.isnan(share):
         warnings.warn(f"{output}: one replicate a point, so the indices include run-to-run "
                       "noise that cannot be measured; use replicates >= 2", stacklevel=3)
@@ -122,7 +125,8 @@ def sobol(folder: str | Path, output: str = "standoff_hours", num_resamples: int
     named ``"a × b"``.
     """
     spec, _, y, noise = _point_means(folder, output, "saltelli")
-    return _warn_noise(sobol_indices(spec, y, num_resamples, seed), noise, output)
+    return _warn_noise(sobol_indices(spec, y, num_resamples, seed), noise, output,
+                       spec.common_random_numbers)
 
 
 def morris(folder: str | Path, output: str = "standoff_hours", num_resamples: int = 200,
@@ -130,7 +134,8 @@ def morris(folder: str | Path, output: str = "standoff_hours", num_resamples: in
     """Morris ``mu``, ``mu_star``, ``sigma`` and ``mu_star_conf`` of a finished Morris sweep."""
     spec, sweep, y, noise = _point_means(folder, output, "morris")
     x = sweep.design[spec.salib_problem()["names"]].to_numpy(dtype=float)
-    return _warn_noise(morris_indices(spec, x, y, num_resamples, seed), noise, output)
+    return _warn_noise(morris_indices(spec, x, y, num_resamples, seed), noise, output,
+                       spec.common_random_numbers)
 
 
 def indices_for(folder: str | Path, outputs: list[str]) -> dict[str, pd.DataFrame]:

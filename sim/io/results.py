@@ -10,6 +10,7 @@ run never leaves a folder that looks whole.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import platform
 import sys
@@ -49,13 +50,19 @@ MISSION_COLUMNS = [
 
 def versions() -> dict[str, str]:
     """Versions of this package, Mesa, Python and the libraries that shape results."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    """Looked up once a process: installed versions do not change under a running program."""
     out = {"python": platform.python_version()}
     for dist in ("patrol-sim", "mesa", "numpy", "pandas", "pyarrow", "networkx", "pydantic"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "not installed"
-    return out
+    return tuple(out.items())
 
 
 def _clock(start: dt.datetime, minutes: Any) -> pd.Series:
