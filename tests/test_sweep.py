@@ -385,6 +385,26 @@ def test_the_noise_share_is_the_within_point_variance_of_the_means_over_their_sp
                        "y") == 1.0
 
 
+def test_under_common_random_numbers_only_noise_a_replicate_does_not_share_counts():
+    """A replicate's common shift cancels between points; the two-way residual remains."""
+    from sim.experiments.analyze import noise_share
+
+    # replicate 1 is replicate 0 shifted by 5 at every point: no noise between points
+    shifted = pd.DataFrame({"point_id": [0, 0, 1, 1, 2, 2], "replicate": [0, 1] * 3,
+                            "y": [1.0, 6.0, 4.0, 9.0, 10.0, 15.0]})
+    assert noise_share(shifted, "y", crn=True) == 0.0
+    assert noise_share(shifted, "y") > 0.25  # read as independent seeds, it looks noisy
+    # by hand: the residual sum of squares of the 3 x 2 table over its (3 - 1)(2 - 1) degrees
+    # of freedom, over n = 2 replicates, over the variance of the point means
+    uneven = shifted.assign(y=[1.0, 6.0, 4.0, 9.0, 11.0, 14.0])
+    means = uneven.groupby("point_id")["y"].mean()
+    table = uneven.pivot_table(index="point_id", columns="replicate", values="y").to_numpy()
+    resid = table - table.mean(1)[:, None] - table.mean(0) + table.mean()
+    expected = (resid ** 2).sum() / 2 / 2 / means.var(ddof=1)
+    assert noise_share(uneven, "y", crn=True) == pytest.approx(expected)
+    assert 0 < expected < noise_share(uneven, "y")
+
+
 @pytest.mark.slow
 def test_keep_logs_writes_every_runs_logs(small, tmp_path):
     sweep(small, out=tmp_path / "s", workers=2, quiet=True, keep_logs=True)

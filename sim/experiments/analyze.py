@@ -29,20 +29,32 @@ ANALYSES = {"saltelli": "sobol", "morris": "morris"}
 NOISE_LIMIT = 0.2
 
 
-def noise_share(runs: pd.DataFrame, output: str) -> float:
+def noise_share(runs: pd.DataFrame, output: str, crn: bool = False) -> float:
     """The share of the variance of the point means that is run-to-run noise.
 
     The variance of a point's mean over its n replicates has a noise part, the
     within-point variance over n; averaged over points and divided by the variance of
     the point means across the design, it says how much of what the indices apportion
     is noise. NaN with one replicate a point (the noise cannot be measured).
+
+    Under common random numbers (``crn``: replicate r has the same seed at every
+    point) the part of the noise a replicate shares with every point cancels between
+    points, so only what is left after removing each replicate's common shift counts:
+    the residual of a two-way (point × replicate) table, over n.
     """
     grouped = runs.groupby("point_id")[output]
     n = grouped.count()
     if n.max() < 2:
         return float("nan")
-    noise = float((grouped.var(ddof=1) / n).mean())
     total = float(grouped.mean().var(ddof=1))
+    if crn and n.min() == n.max() and "replicate" in runs:
+        table = runs.pivot_table(index="point_id", columns="replicate", values=output)
+        resid = (table - table.mean(axis=1).to_numpy()[:, None] - table.mean(axis=0).to_numpy()
+                 + table.to_numpy().mean())
+        points, reps = table.shape
+        noise = float((resid.to_numpy() ** 2).sum() / max((points - 1) * (reps - 1), 1)) / reps
+    else:
+        noise = float((grouped.var(ddof=1) / n).mean())
     if total <= 0:
         return 1.0 if noise > 0 else 0.0
     return min(1.0, noise / total)
@@ -80,7 +92,8 @@ def _point_means(folder: str | Path, output: str,
         missing = int(means.isna().sum())
         raise InputError.single(str(folder), "runs", f"{missing} design points have no "
                                 "successful run", "re-run the failed runs first")
-    return spec, sweep, means.to_numpy(dtype=float), noise_share(ok, output)
+    return spec, sweep, means.to_numpy(dtype=float), noise_share(
+        ok, output, spec.common_random_numbers)
 
 
 def sobol_indices(spec: SweepSpec, y: np.ndarray, num_resamples: int = 200,
