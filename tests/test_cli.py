@@ -73,7 +73,7 @@ def test_an_override_runs_header_names_its_overrides(tmp_path, run_cli):
     status, out, _ = run_cli("run", "derik-june-2020", "--seed", 7, "--set", "days=1",
                              "--set", "forces.US.posture.block=0.3", cwd=tmp_path)
     assert status == 0
-    assert "with forces.US.posture.block = 0.3, days = 1" in out
+    assert "with forces.US.posture.block = 0.3\n" in out
     assert "seed 7, 1 days" in out
 
 

@@ -71,8 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         spec = model.spec
         print(f"{spec.name}: {spec.title}")
-        if model.overrides:
-            print("with " + ", ".join(f"{k} = {v!r}" for k, v in model.overrides.items()))
+        changed = {k: v for k, v in model.overrides.items() if k != "days"}  # days: next line
+        if changed:
+            print("with " + ", ".join(f"{k} = {v!r}" for k, v in changed.items()))
         print(f"seed {seed}, {spec.days:g} days from {spec.start:%Y-%m-%d}")
         for line in summary_lines(result.summary):
             print(line)
