@@ -41,7 +41,7 @@ def test_every_numeric_parameter_of_the_baseline_is_drawn():
 
 
 @pytest.mark.slow
-@settings(max_examples=250, deadline=None, derandomize=True,
+@settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(NUMERIC), value=VALUES)
 def test_any_value_is_refused_by_validation_or_runs_to_completion(tmp_path, name, value):

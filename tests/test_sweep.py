@@ -498,14 +498,14 @@ def test_models_are_freed_once_unused_whether_run_or_not():
 def test_the_delay_study_screens_then_apportions_among_the_survivors(tmp_path):
     """delay-screening.toml (Morris) then delay-sobol.toml (Saltelli) on what it kept."""
     screen = sweep(ROOT / "scenarios/sweeps/delay-screening.toml", out=tmp_path / "m",
-                   sample=2, replicates=1, days=1, workers=2, quiet=True)
+                   sample=2, replicates=1, days=1, workers=0, quiet=True)
     assert len(screen) == 2 * (10 + 1) and (screen["status"] == "ok").all()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*run-to-run noise")
         effects = sim.analyze.morris(tmp_path / "m", output="vehicle_hours_delay")
     assert len(effects) == 10 and (effects["mu_star"] >= 0).all()
     kept = sweep(ROOT / "scenarios/sweeps/delay-sobol.toml", out=tmp_path / "s", sample=2,
-                 replicates=1, days=1, workers=2, quiet=True)
+                 replicates=1, days=1, workers=0, quiet=True)
     assert len(kept) == 2 * (7 + 2)
     survivors = pd.read_parquet(tmp_path / "s" / "design.parquet").columns[1:]
     assert set(survivors) < set(effects.index)
