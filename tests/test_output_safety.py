@@ -121,3 +121,22 @@ def test_sim_run_cleans_up_after_a_run_killed_in_the_same_folder(tmp_path):
     assert sim("run", "derik-june-2020", "--seed", 1, "--days", 1, "--out", out,
                "-q").returncode == 0
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_new_writer_clears_a_folder_of_dead_writers_leftovers_once(tmp_path):
+    """Sweep run files: one listing of the folder per process, not one per file written."""
+    from sim.io import atomic
+
+    host = socket.gethostname().replace(".", "_")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".run-000007.parquet.{host}-{dead.pid}.x1.tmp"
+    stale.write_bytes(b"half")
+    keep = tmp_path / ".hidden-notes"
+    keep.write_text("mine")
+    atomic._SWEPT.discard(tmp_path)
+    atomic.atomic_write(tmp_path / "run-000001.parquet", lambda p: p.write_bytes(b"x"))
+    assert not stale.exists() and keep.exists() and tmp_path in atomic._SWEPT
+    stale.write_bytes(b"half")  # appears later: this process does not list the folder again
+    atomic.atomic_write(tmp_path / "run-000002.parquet", lambda p: p.write_bytes(b"y"))
+    assert stale.exists()

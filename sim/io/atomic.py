@@ -3,8 +3,9 @@
 Everything is written to a hidden temporary name beside its target and renamed
 into place when complete, so a crash or kill never leaves something that looks
 finished. Temporary names carry the host and process that made them, so the
-leftovers of a killed process are removed the next time the same target is
-written (never those of a process still running).
+leftovers of a killed process are removed when a later process first writes into
+that folder, or writes the same run folder again (never those of a process still
+running).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -52,8 +54,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale(folder: Path, target: str) -> int:
-    """Remove temporary files or folders for ``target`` left by dead processes of this host.
+def remove_stale(folder: Path, target: str | None = None) -> int:
+    """Remove temporary files or folders left by dead processes of this host.
+
+    Only those for ``target`` (a file or folder name), or every one in ``folder``
+    when ``target`` is None. A leftover is recognised by the owner its name carries
+    (``<host>-<pid>``, see :func:`_owner`); those of live processes or other hosts stay.
 
     Returns
     -------
@@ -61,11 +67,15 @@ def remove_stale(folder: Path, target: str) -> int:
         How many were removed.
     """
     host = socket.gethostname().replace(".", "_")
+    owner = re.compile(rf"{re.escape(host)}-(\d+)")
     removed = 0
-    for tmp in folder.glob(f".{glob.escape(target)}.*-*.*"):
-        owner = tmp.name[len(target) + 2:].split(".", 1)[0]
-        who, _, pid = owner.rpartition("-")
-        if who != host or not pid.isdigit() or _alive(int(pid)):
+    for tmp in folder.glob(f".{glob.escape(target)}.*" if target else ".*"):
+        parts = tmp.name.split(".")
+        if not (tmp.name.endswith((".tmp", ".partial"))
+                or any(part.startswith("old-") for part in parts)):
+            continue
+        pid = next((int(m.group(1)) for m in map(owner.fullmatch, parts) if m), None)
+        if pid is None or _alive(pid):
             continue
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -73,6 +83,10 @@ def remove_stale(folder: Path, target: str) -> int:
             tmp.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+#: Folders this process has already cleared of dead writers' leftovers (see atomic_write).
+_SWEPT: set[Path] = set()
 
 
 def check_writable(folder: Path, option: str = "--out") -> None:
@@ -102,7 +116,9 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     The file gets the permissions a plain ``open()`` would give it (0666 less the
     umask), not ``mkstemp``'s owner-only 0600.
     """
-    remove_stale(path.parent, path.name)
+    if path.parent not in _SWEPT:  # once a folder a process: not a listing per file written
+        remove_stale(path.parent)
+        _SWEPT.add(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_owner()}.", suffix=".tmp",
                                dir=path.parent)
     os.close(fd)
