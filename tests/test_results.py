@@ -25,6 +25,26 @@ def test_every_log_has_the_documented_columns(baseline_run):
         assert len(frame) > 0, name
 
 
+def test_an_empty_log_has_the_columns_and_types_of_a_full_one(baseline_run):
+    """A run too short for any standoff or mission: the same columns, the same types."""
+    empty = sim.run("derik-june-2020", seed=1, days=0.1)
+    for name in ("standoffs", "missions"):
+        frame = getattr(empty, name)
+        assert len(frame) == 0 and len(getattr(baseline_run, name)) > 0, name
+        pd.testing.assert_series_equal(frame.dtypes, getattr(baseline_run, name).dtypes)
+
+
+def test_a_missing_time_is_not_a_time_and_others_keep_the_second():
+    """``reached`` of a mission that never got there is NaT; times round to the second."""
+    from sim.io.results import _clock
+
+    start = pd.Timestamp("2020-06-01").to_pydatetime()
+    times = pd.Series(_clock(start, [0.0, float("nan"), 1.4 / 60, 1440.0]))
+    assert times[1] is pd.NaT and times[0] == pd.Timestamp("2020-06-01")
+    assert times[2] == pd.Timestamp("2020-06-01 00:00:00") + pd.Timedelta(seconds=1)
+    assert times[3] == pd.Timestamp("2020-06-02")
+
+
 def test_times_are_simulated_datetimes_from_the_scenario_start(baseline_run):
     start, horizon = pd.Timestamp("2020-06-01"), pd.Timestamp("2020-06-08")
     for frame, column in ((baseline_run.standoffs, "start"), (baseline_run.trips, "depart"),

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Logs:
-    """A run's logs and the figures the model counted itself, as ``summarise`` reads them."""
+    """A run's logs and the figures the model counted itself, as ``summarise`` reads them.
+
+    The views below are computed once and kept (a summary asks for each several
+    times), and they take only the columns they need, never a filtered copy of a
+    whole log.
+    """
 
     standoffs: pd.DataFrame
     trips: pd.DataFrame
@@ -28,22 +34,24 @@ class Logs:
     blocking_forces: tuple[str, ...] = ()
     """Forces that may deploy blocking positions (counted per force, zeros included)."""
 
-    @property
-    def between_forces(self) -> pd.DataFrame:
-        """Standoffs other than villagers' blockades."""
-        return self.standoffs[self.standoffs["kind"] != "villagers"]
+    @cached_property
+    def n_villager_blockades(self) -> int:
+        """Standoffs that are villagers' blockades."""
+        return int((self.standoffs["kind"].to_numpy() == "villagers").sum())
 
-    @property
+    @cached_property
     def patrol_missions(self) -> pd.DataFrame:
-        """Mission rows of patrols (blocking positions are counted apart)."""
-        return self.missions[self.missions["kind"] == "patrol"]
+        """Outcome and rerouting of the patrols' missions (blocking positions are apart)."""
+        missions = self.missions
+        return missions.loc[missions["kind"].to_numpy() == "patrol", ["outcome", "rerouted"]]
 
-    @property
-    def delayed(self) -> pd.DataFrame:
-        """Trips with a positive delay."""
-        return self.trips[self.trips["delay_min"] > 0]
+    @cached_property
+    def delays(self) -> np.ndarray:
+        """The delays of delayed trips (minutes, all positive)."""
+        delay = self.trips["delay_min"].to_numpy()
+        return delay[delay > 0]
 
-    @property
+    @cached_property
     def standoff_dates(self) -> pd.Series:
         """The calendar day of each standoff's start."""
         s = self.standoffs
@@ -78,8 +86,8 @@ def _max_hours(logs: Logs) -> float:
 
 
 def _mean_delay(logs: Logs) -> float:
-    delayed = logs.delayed
-    return round(float(delayed["delay_min"].mean()), 6) if len(delayed) else 0.0
+    delays = logs.delays
+    return round(float(delays.mean()), 6) if len(delays) else 0.0
 
 
 def _travel_time_index(logs: Logs) -> float:
@@ -97,10 +105,9 @@ def _outcomes(logs: Logs, outcome: str) -> int:
 SUMMARY_FIELDS: tuple[SummaryField, ...] = (
     SummaryField("days", float, lambda g: g.days),
     SummaryField("standoffs", int, lambda g: len(g.standoffs), "standoffs"),
-    SummaryField("standoffs_between_forces", int, lambda g: len(g.between_forces),
-                 "  between forces"),
-    SummaryField("villager_blockades", int,
-                 lambda g: int((g.standoffs["kind"] == "villagers").sum()),
+    SummaryField("standoffs_between_forces", int,
+                 lambda g: len(g.standoffs) - g.n_villager_blockades, "  between forces"),
+    SummaryField("villager_blockades", int, lambda g: g.n_villager_blockades,
                  "  villager blockades"),
     SummaryField("standoff_hours", float,
                  lambda g: round(float(g.standoffs["duration_h"].sum()), 6),
@@ -114,7 +121,7 @@ SUMMARY_FIELDS: tuple[SummaryField, ...] = (
                  lambda g: int(g.standoffs["helicopters"].sum())),
     SummaryField("trips", int, lambda g: len(g.trips), "civilian trips", "{:,}"),
     SummaryField("trips_unfinished", int, lambda g: int(g.trips_under_way)),
-    SummaryField("trips_delayed", int, lambda g: len(g.delayed), "  delayed", "{:,}"),
+    SummaryField("trips_delayed", int, lambda g: len(g.delays), "  delayed", "{:,}"),
     SummaryField("trips_rerouted", int, lambda g: int(g.trips["rerouted"].sum()),
                  "  rerouted", "{:,}"),
     SummaryField("vehicle_hours_delay", float,
@@ -149,7 +156,8 @@ def summarise(logs: Logs, scenario: str, seed: int) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"scenario": scenario, "seed": seed}
     out.update({f.name: f.compute(logs) for f in SUMMARY_FIELDS})
-    blocking = logs.missions[logs.missions["kind"] == "blocking"]["force"]
+    missions = logs.missions
+    blocking = missions["force"].to_numpy()[missions["kind"].to_numpy() == "blocking"]
     for force in sorted({*logs.blocking_forces, *blocking}):
         out[f"{BY_FORCE}{force}"] = int((blocking == force).sum())
     return out
