@@ -7,10 +7,11 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from sim.core.network import haversine_km, road_key
+from sim.core.network import BUILTIN, Place, haversine_km, road_key
+from sim.core.routing import MAX_WEIGHTS, weight_name
 from sim.errors import InputError
 from sim.io.graphml import parse_maxspeed
-from sim.io.networks import builtin_network, read_graphml
+from sim.io.networks import builtin_network, load_network, read_graphml
 from tests.conftest import line_nodes, write_graphml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,3 +193,57 @@ def test_an_absurd_edge_length_is_refused_naming_the_edge(tmp_path, length):
     path = _two_way_graphml(tmp_path / "roads.graphml", "50", length)
     with pytest.raises(InputError, match=r"edge a->b.*length = .* must be > 0 and at most"):
         read_graphml(path)
+
+
+def _planned_with_an_attribute(network, origin, factors):
+    """The least-cost path by the old method: the weight written on a copy of the graph."""
+    graph = nx.DiGraph(network.graph)
+    for _, _, data in graph.edges(data=True):
+        data["w"] = data["minutes"] * factors.get(data["road_class"], 1.0)
+    return nx.single_source_dijkstra(graph, origin, weight="w")[1]
+
+
+def test_a_route_preference_plans_the_routes_its_factors_say_without_writing_the_graph():
+    """Tracks at 0.3 of their time: the same paths as weighting each edge, graph untouched."""
+    network = builtin_network()
+    weight = weight_name({"track": 0.3}, {})
+    assert weight_name({}, {}) == "minutes"
+    before = {(u, v): dict(d) for u, v, d in network.graph.edges(data=True)}
+    expected = _planned_with_an_attribute(network, "qamishli", {"track": 0.3})
+    plain = network.route("qamishli", "derik")
+    preferred = network.route("qamishli", "derik", weight)
+    assert list(preferred.nodes) == expected["derik"]
+    assert preferred.nodes != plain.nodes  # the preference changes this route
+    assert {(u, v): dict(d) for u, v, d in network.graph.edges(data=True)} == before
+    with pytest.raises(nx.NetworkXError, match="Frozen"):
+        network.graph.add_edge("derik", "qamishli")
+
+
+def test_runs_share_a_read_network_and_its_routes_but_not_their_places(tmp_path):
+    """Each load is a copy with its own places; planned routes are kept for the next run."""
+    first, second = load_network(BUILTIN), load_network(BUILTIN)
+    assert first is not second and first.graph is second.graph
+    assert first.route("qamishli", "derik") is second.route("qamishli", "derik")
+    first.add_place(Place("my_camp", "My camp", "base", 37.0, 42.1))
+    assert first.has_place("my_camp") and not second.has_place("my_camp")
+    assert not load_network(BUILTIN).has_place("my_camp")
+
+
+def test_a_network_file_changed_between_runs_is_read_again(tmp_path):
+    """The file's state is part of what is kept: an edited file gives the edited roads."""
+    path = write_graphml(tmp_path / "town.graphml", line_nodes("abc"),
+                         [("a", "b", 1.0, 50), ("b", "c", 1.0, 50)])
+    assert load_network(path).route("a", "c").length_km == pytest.approx(2.0)
+    write_graphml(path, line_nodes("abc"), [("a", "b", 1.0, 50), ("b", "c", 3.0, 50)])
+    assert load_network(path).route("a", "c").length_km == pytest.approx(4.0)
+
+
+def test_a_sweep_of_route_preferences_keeps_the_trees_of_only_the_latest():
+    """Every factor a new weight: routes stay right while old trees are let go."""
+    network = builtin_network()
+    for i in range(MAX_WEIGHTS + 10):
+        factors = {"track": 0.2 + 0.01 * i}
+        route = network.route("qamishli", "derik", weight_name(factors, {}))
+        assert list(route.nodes) == _planned_with_an_attribute(network, "qamishli",
+                                                               factors)["derik"]
+    assert len(network._routes) <= MAX_WEIGHTS + 1  # the latest preferences and minutes

@@ -38,6 +38,7 @@ from sim.core.encounters import Encounters
 from sim.core.engines import civilian_traffic
 from sim.core.events import EventQueue
 from sim.core.occupancy import Occupancy
+from sim.core.routing import weight_name
 from sim.core.sorties import Sorties
 from sim.errors import InputError
 from sim.scenario.binding import build_network
@@ -153,10 +154,8 @@ class PatrolModel(mesa.Model):
                                      streams)
         self.world = PatrolWorld(events, network, occupancy, self.encounters,
                                  spec.encounters.patrol_patience_min)
-        self.route_weights = {
-            fid: network.add_weight(fid, f.routing.road_class, f.routing.road_name)
-            if f.routing.road_class or f.routing.road_name else "minutes"
-            for fid, f in spec.forces.items()}
+        self.route_weights = {fid: weight_name(f.routing.road_class, f.routing.road_name)
+                              for fid, f in spec.forces.items()}
         self.sorties = Sorties(spec, network, events, streams, partial(self._new_patrol, Patrol))
         self.blocking = BlockingDeployment(spec.forces, self.encounters.rivals, network, events,
                                            self.sorties, partial(self._new_patrol,

@@ -10,13 +10,14 @@ from files is ``sim.io.networks``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
 
 import networkx as nx
 
+from sim.core.routing import MINUTES, RouteCache, cost_of
 from sim.errors import InputError, Problem
 
 EARTH_RADIUS_KM = 6371.0088
@@ -114,10 +115,23 @@ class RoadNetwork:
         self.n_dropped = n_dropped
         for _, _, data in graph.edges(data=True):
             data["minutes"] = 60.0 * data["length_km"] / data["speed_kmh"]
-        self._routes: dict[tuple[str, str, str], Route] = {}
-        self._trees: dict[tuple[str, str], dict[str, list[str]]] = {}
+        nx.freeze(graph)  # shared by copies (see copy): no road may be added or removed
+        self._routes = RouteCache()
+        self._nearest: dict[tuple[float, float], tuple[str, float]] = {}
         self._aliases: dict[str, str] = {}
         self._place_by_node: dict[str, str] = {pid: pid for pid in self.places}
+
+    def copy(self) -> RoadNetwork:
+        """A copy with places of its own, sharing the graph and the planned routes.
+
+        The graph is read-only (frozen, and route preferences are never written to
+        it), so copies share its routes: a sweep plans each route once a process.
+        """
+        new = object.__new__(RoadNetwork)
+        new.__dict__.update(self.__dict__)
+        new.places, new.borders = dict(self.places), dict(self.borders)
+        new._aliases, new._place_by_node = dict(self._aliases), dict(self._place_by_node)
+        return new
 
     # -- construction -------------------------------------------------------------------
 
@@ -225,13 +239,16 @@ class RoadNetwork:
         return self._place_by_node.get(node, node)
 
     def nearest_node(self, lat: float, lon: float) -> tuple[str, float]:
-        """The node nearest to a point and its distance, km."""
-        best, best_d = "", math.inf
-        for node, data in self.graph.nodes(data=True):
-            d = haversine_km(lat, lon, data["lat"], data["lon"])
-            if d < best_d:
-                best, best_d = node, d
-        return best, best_d
+        """The node nearest to a point and its distance, km (kept, for copies too)."""
+        found = self._nearest.get((lat, lon))
+        if found is None:
+            best, best_d = "", math.inf
+            for node, data in self.graph.nodes(data=True):
+                d = haversine_km(lat, lon, data["lat"], data["lon"])
+                if d < best_d:
+                    best, best_d = node, d
+            found = self._nearest[(lat, lon)] = (best, best_d)
+        return found
 
     def lat(self, node: str) -> float:
         """Latitude of a node."""
@@ -257,42 +274,26 @@ class RoadNetwork:
         """Free-flow travel time of the road u→v, minutes."""
         return self.graph.edges[u, v]["minutes"]
 
-    def add_weight(self, name: str, road_class: Mapping[str, float],
-                   road_name: Mapping[str, float]) -> str:
-        """Register a route-planning weight; return the edge attribute to plan with.
-
-        The weight of a road is its free-flow minutes times a factor: its ``road``
-        name's in ``road_name``, else its class's in ``road_class``, else 1. Routes
-        planned with it are still driven at the roads' real speeds.
-        """
-        attr = f"minutes@{name}"
-        for _, _, data in self.graph.edges(data=True):
-            factor = road_name.get(data["road"], road_class.get(data["road_class"], 1.0))
-            data[attr] = data["minutes"] * factor
-        return attr
-
-    def route(self, origin: str, destination: str, weight: str = "minutes") -> Route:
-        """The route of least ``weight`` (cached per origin, destination and weight)."""
-        key = (origin, destination, weight)
-        route = self._routes.get(key)
+    def route(self, origin: str, destination: str, weight: str = MINUTES) -> Route:
+        """The route of least ``weight`` (see :mod:`sim.core.routing`), planned once."""
+        _, _, routes = self._routes.entry(weight)
+        route = routes.get((origin, destination))
         if route is None:
-            tree = self._trees.get((origin, weight))
-            if tree is None:
-                _, tree = nx.single_source_dijkstra(self.graph, origin, weight=weight)
-                self._trees[(origin, weight)] = tree
-            route = self._routes[key] = self.make_route(tree[destination])
+            tree = self._routes.tree(self.graph, origin, weight)
+            route = routes[(origin, destination)] = self.make_route(tree[destination])
         return route
 
     def detour(self, origin: str, destination: str, closed_roads: Set[tuple[str, str]],
-               closed_nodes: Set[str], weight: str = "minutes") -> Route | None:
+               closed_nodes: Set[str], weight: str = MINUTES) -> Route | None:
         """The route of least ``weight`` avoiding closed roads and places, or None."""
         if destination in closed_nodes:
             return None
+        base = cost_of(weight)
 
         def cost(u: str, v: str, data: dict) -> float | None:
             if v in closed_nodes or road_key(u, v) in closed_roads:
                 return None
-            return data[weight]
+            return data[base] if isinstance(base, str) else base(u, v, data)
 
         try:
             nodes = nx.dijkstra_path(self.graph, origin, destination, weight=cost)
@@ -300,7 +301,7 @@ class RoadNetwork:
             return None
         return self.make_route(nodes)
 
-    def route_via(self, stops: list[str], weight: str = "minutes") -> Route:
+    def route_via(self, stops: list[str], weight: str = MINUTES) -> Route:
         """The route of least ``weight`` through ``stops`` in order."""
         nodes = [stops[0]]
         for a, b in pairwise(stops):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -49,6 +51,35 @@ def read_graphml(path: str | Path, min_component_share: float = 0.5) -> RoadNetw
     return network
 
 
+#: Networks read by this process, by source and content (see load_network), the latest last.
+_LOADED: dict[tuple, RoadNetwork] = {}
+_LOCK = threading.Lock()
+
+#: How many networks a process keeps read.
+KEEP_NETWORKS = 4
+
+
 def load_network(source: str | Path) -> RoadNetwork:
-    """The built-in network for ``"builtin"``, else the GraphML file at ``source``."""
-    return builtin_network() if str(source) == BUILTIN else read_graphml(source)
+    """The built-in network for ``"builtin"``, else the GraphML file at ``source``.
+
+    A network is read once a process (again if its file's content changes): each call
+    returns a copy with its own places that shares the read-only graph and its
+    planned routes (:meth:`RoadNetwork.copy`), so a sweep's runs neither re-read
+    the file nor plan the same routes again.
+    """
+    if str(source) == BUILTIN:
+        key: tuple = (BUILTIN,)
+    else:
+        path = Path(source).resolve()
+        try:
+            key = (str(path), hashlib.sha256(path.read_bytes()).hexdigest())
+        except OSError:  # read_graphml names the problem
+            return read_graphml(source)
+    with _LOCK:  # a Dask worker runs several runs at once, in threads
+        network = _LOADED.pop(key, None)
+        if network is None:
+            network = builtin_network() if key[0] == BUILTIN else read_graphml(source)
+        _LOADED[key] = network
+        while len(_LOADED) > KEEP_NETWORKS:
+            del _LOADED[next(iter(_LOADED))]
+    return network.copy()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sim.core.blocking import approach_crossroads
 from sim.core.network import RoadNetwork, Route
+from sim.core.routing import weight_name
 from sim.scenario.schema import Force, ScenarioSpec
 
 
@@ -43,9 +44,8 @@ def inert_settings(spec: ScenarioSpec, network: RoadNetwork) -> list[str]:
 def _route(spec: ScenarioSpec, network: RoadNetwork, fid: str, base: str,
            stops: tuple[str, ...]) -> Route:
     routing = spec.forces[fid].routing
-    weight = (network.add_weight(fid, routing.road_class, routing.road_name)
-              if routing.road_class or routing.road_name else "minutes")
-    return network.route_via([network.node_of(p) for p in (base, *stops)], weight)
+    return network.route_via([network.node_of(p) for p in (base, *stops)],
+                             weight_name(routing.road_class, routing.road_name))
 
 
 def _can_deploy(spec: ScenarioSpec, network: RoadNetwork, fid: str, force: Force,

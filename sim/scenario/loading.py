@@ -9,6 +9,7 @@ be overridden by its dotted name, e.g. ``forces.US.posture.block`` or
 from __future__ import annotations
 
 import difflib
+import pickle
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,21 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
                             f"names it, or a shipped name: {', '.join(shipped)}")
 
 
+#: Parsed TOML texts, pickled, by their text (a sweep's runs read the same few files).
+_PARSED: dict[str, bytes] = {}
+
+
+def _parse(text: str) -> dict[str, Any]:
+    """``tomllib.loads(text)``, parsed once a process: each call gets a fresh copy."""
+    parsed = _PARSED.get(text)
+    if parsed is None:
+        parsed = pickle.dumps(tomllib.loads(text))
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[text] = parsed
+    return pickle.loads(parsed)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file's table; any way it cannot be read is an InputError naming the file.
 
@@ -87,7 +103,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         If the file is unreadable, not UTF-8, not TOML, or nested too deeply to parse.
     """
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return _parse(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError.single(path, "", f"is not valid TOML: {exc}",
                                 "see https://toml.io for the syntax") from None
