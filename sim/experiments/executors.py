@@ -41,8 +41,11 @@ from sim.experiments.worker import ROW_PREFIX, lost_row, run_task
 log = logging.getLogger(__name__)
 
 #: The worker's command line; Ctrl-C is ignored from its first statement (see ``main``).
+#: Once its input closes it leaves at once: its rows are flushed, and the interpreter's
+#: teardown (a third of a second with pandas and Mesa loaded) would only delay the sweep.
 WORKER = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-          "import sys, sim.experiments.worker as w; sys.exit(w.main())")
+          "import os, sys, sim.experiments.worker as w; code = w.main(); "
+          "sys.stderr.flush(); os._exit(code)")
 
 #: Seconds to wait for a worker to exit once told to (its input closed, or killed).
 EXIT_WAIT_S = 10.0

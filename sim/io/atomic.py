@@ -119,15 +119,16 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
     if path.parent not in _SWEPT:  # once a folder a process: not a listing per file written
         remove_stale(path.parent)
         _SWEPT.add(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_owner()}.", suffix=".tmp",
-                               dir=path.parent)
+    tmp = path.parent / f".{path.name}.{_owner()}.{uuid.uuid4().hex[:12]}.tmp"
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)  # less the umask, as open()
+    mode = os.fstat(fd).st_mode & 0o777  # so the umask is known without asking for it
     os.close(fd)
     try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~umask())
+        write(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
