@@ -140,8 +140,7 @@ def _generations_done(db: Path) -> int:
 def test_a_killed_calibration_resumes_from_its_last_finished_generation(tmp_path):
     """SIGKILL after the first generation is stored; --resume keeps it and finishes."""
     path = tmp_path / "k.toml"
-    path.write_text(SMALL.replace("generations = 2", "generations = 3").replace(
-        "population = 6", "population = 10"))
+    path.write_text(SMALL.replace("population = 6", "population = 8"))
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "calibrate", str(path), "--out",
                              str(out), "--workers", "0", "-q"], env=ENV,
@@ -152,7 +151,7 @@ def test_a_killed_calibration_resumes_from_its_last_finished_generation(tmp_path
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = _generations_done(out / "abc.db")
-    assert 1 <= done < 3
+    assert done == 1  # killed within 0.1 s of the first generation; the second takes longer
     assert json.loads((out / "calibration.json").read_text())["status"] == "running"
     first = _query(out / "abc.db", "select epsilon from populations where t = 0")[0][0]
     resumed = subprocess.run([sys.executable, "-m", "sim", "calibrate", str(path), "--out",
@@ -160,7 +159,7 @@ def test_a_killed_calibration_resumes_from_its_last_finished_generation(tmp_path
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     generations = pd.read_csv(out / "generations.csv")
-    assert list(generations["generation"]) == [0, 1, 2]
+    assert list(generations["generation"]) == [0, 1]
     assert generations["epsilon"].iloc[0] == pytest.approx(first)
     manifest = json.loads((out / "calibration.json").read_text())
     assert manifest["status"] == "complete" and len(manifest["sessions"]) == 2

@@ -158,7 +158,10 @@ def test_the_geojson_export_reads_back_as_valid_geometries(run_dir, tmp_path):
 def grid_sweep(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
     spec = folder / "grid.toml"
-    spec.write_text('name = "grid"\ndays = 2\nreplicates = 3\n[design]\nkind = "grid"\n'
+    # the outputs the figures here look at (sim plot draws three figures for each)
+    spec.write_text('name = "grid"\ndays = 2\nreplicates = 3\n'
+                    'outputs = ["standoffs", "standoff_hours", "vehicle_hours_delay"]\n'
+                    '[design]\nkind = "grid"\n'
                     '[parameters."forces.US.posture.block"]\nvalues = [0.0, 1.0]\n'
                     '[parameters."missions.ru_derik.per_day"]\nvalues = [0.5, 1.0, 2.0]\n')
     sim.sweep(spec, out=folder / "out", workers=0, quiet=True)
@@ -228,8 +231,10 @@ def test_sim_plot_draws_a_sweeps_figures(grid_sweep, tmp_path):
                            str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     names = {p.stem for p in tmp_path.glob("*.png")}
-    assert "heatmap-standoff_hours" in names
-    assert "response-vehicle_hours_delay-forces.US.posture.block" in names
+    outputs = ("standoffs", "standoff_hours", "vehicle_hours_delay")
+    parameters = ("forces.US.posture.block", "missions.ru_derik.per_day")
+    assert names == {f"heatmap-{o}" for o in outputs} | {
+        f"response-{o}-{p}" for o in outputs for p in parameters}
 
 
 @pytest.mark.parametrize(("option", "message"), [

@@ -91,7 +91,9 @@ def _clock(start: dt.datetime, minutes: Any) -> np.ndarray:
     """
     minutes = np.asarray(minutes, dtype="float64")
     missing = np.isnan(minutes)
-    micros = np.round(np.where(missing, 0.0, minutes) * 60.0).astype(np.int64) * 1_000_000
+    if missing.any():
+        minutes = np.where(missing, 0.0, minutes)
+    micros = np.round(minutes * 60.0).astype(np.int64) * 1_000_000
     micros[missing] = np.iinfo(np.int64).min  # NaT
     return np.datetime64(start, "us") + micros.view("m8[us]")
 
@@ -128,7 +130,8 @@ def trip_frame(model: PatrolModel) -> pd.DataFrame:
     for name in ("origin", "destination", "cause"):  # a few distinct names: take, not convert
         labels, codes = columns[name]
         columns[name] = pd.array(labels, dtype="str").take(codes)
-    frame = pd.DataFrame({name: columns[name] for name in TRIP_COLUMNS})
+    # fresh arrays, each its own column: copy=False spares pandas a copy of every number
+    frame = pd.DataFrame({name: columns[name] for name in TRIP_COLUMNS}, copy=False)
     for column in ("depart", "arrive"):
         frame[column] = _clock(model.spec.start, frame[column])
     return frame
