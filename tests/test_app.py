@@ -9,12 +9,8 @@ assets cannot be prepared; with ``PATROL_SIM_REQUIRE_BROWSER=1`` (set by
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import http.server
 import io
-import json
 import math
 import os
 import re
@@ -22,8 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -35,7 +29,6 @@ from sim.viz import app_assets
 from sim.viz.app_assets import (
     ASSETS_ENV,
     fetch_assets,
-    missing_assets,
     require_assets,
     server_command,
     server_env,
@@ -295,70 +288,6 @@ def test_a_missing_cache_says_how_to_fetch_it(tmp_path):
     """Without the assets the app refuses to start and names the one-time fix."""
     with pytest.raises(SetupError, match=r"sim app --fetch-assets"):
         require_assets(tmp_path)
-
-
-def _tarball(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(f"package/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
-@pytest.fixture
-def fake_registry(monkeypatch):
-    """A local npm registry holding ``@scope/pkg@1.0.0``; yields its tarball bytes by name."""
-    tgz = _tarball({"package.json": b"{}", "dist/main.js": b"// main"})
-    served = {"tgz": tgz}
-
-    class Registry(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path.endswith(".tgz"):
-                body = served["tgz"]
-            else:
-                digest = base64.b64encode(hashlib.sha512(tgz).digest()).decode()
-                body = json.dumps({"dist": {
-                    "tarball": f"http://127.0.0.1:{self.server.server_port}/pkg-1.0.0.tgz",
-                    "integrity": f"sha512-{digest}"}}).encode()
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{server.server_port}/")
-    monkeypatch.setattr(app_assets, "required_packages", lambda: ["@scope/pkg@1.0.0"])
-    yield served
-    server.shutdown()
-    server.server_close()
-
-
-def test_fetch_unpacks_each_package_where_solaras_proxy_looks(tmp_path, fake_registry):
-    """A tarball unpacks as ``<folder>/<name>@<version>/``; a second fetch downloads nothing."""
-    folder, fetched = fetch_assets(tmp_path)
-    assert fetched == ["@scope/pkg@1.0.0"]
-    assert (tmp_path / "@scope/pkg@1.0.0/dist/main.js").read_bytes() == b"// main"
-    assert missing_assets(tmp_path) == []
-    assert fetch_assets(tmp_path) == (folder, [])
-
-
-def test_a_tarball_failing_its_checksum_is_refused(tmp_path, fake_registry, monkeypatch):
-    """A download that does not match the registry's checksum is never unpacked."""
-    fake_registry["tgz"] = _tarball({"package.json": b"{}", "dist/main.js": b"// evil"})
-
-    def no_npm(package, work):
-        raise OSError("npm is not installed")
-
-    monkeypatch.setattr(app_assets, "_npm_pack", no_npm)
-    with pytest.raises(SetupError, match="checksum"):
-        fetch_assets(tmp_path)
-    assert not (tmp_path / "@scope/pkg@1.0.0").exists()
 
 
 def test_the_server_is_kept_off_the_internet():

@@ -17,10 +17,10 @@ from sim.viz import app_assets
 from sim.viz.app_assets import fetch_assets
 
 
-def _tarball() -> bytes:
+def _tarball(main: bytes = b"// main") -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, data in {"package.json": b"{}", "dist/main.js": b"// main"}.items():
+        for name, data in {"package.json": b"{}", "dist/main.js": main}.items():
             info = tarfile.TarInfo(f"package/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -29,13 +29,14 @@ def _tarball() -> bytes:
 
 @pytest.fixture
 def registry(monkeypatch):
-    """A local registry whose ``dist`` record a test may rewrite; npm's fallback is off."""
+    """A local registry whose ``dist`` record and tarball a test may rewrite; npm is off."""
     tgz = _tarball()
     record: dict = {}
+    served = {"record": record, "tgz": tgz}
 
     class Registry(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = tgz if self.path.endswith(".tgz") else json.dumps(
+            body = served["tgz"] if self.path.endswith(".tgz") else json.dumps(
                 {"dist": {k: v.format(port=self.server.server_port)
                           for k, v in record.items()}}).encode()
             self.send_response(200)
@@ -54,7 +55,8 @@ def registry(monkeypatch):
     monkeypatch.setattr(app_assets, "required_packages", lambda: ["@scope/pkg@1.0.0"])
     used_npm = []
     monkeypatch.setattr(app_assets, "_npm_pack", lambda *a: used_npm.append(a) or tgz)
-    yield {"record": record, "tgz": tgz, "used_npm": used_npm}
+    served["used_npm"] = used_npm
+    yield served
     server.shutdown()
     server.server_close()
 
@@ -62,6 +64,28 @@ def registry(monkeypatch):
 def test_a_verified_tarball_from_this_machine_is_installed(tmp_path, registry):
     assert fetch_assets(tmp_path)[1] == ["@scope/pkg@1.0.0"]
     assert (tmp_path / "@scope/pkg@1.0.0/dist/main.js").read_bytes() == b"// main"
+
+
+def test_fetch_unpacks_each_package_where_solaras_proxy_looks(tmp_path, registry):
+    """A tarball unpacks as ``<folder>/<name>@<version>/``; a second fetch downloads nothing."""
+    folder, fetched = fetch_assets(tmp_path)
+    assert fetched == ["@scope/pkg@1.0.0"]
+    assert (tmp_path / "@scope/pkg@1.0.0/dist/main.js").read_bytes() == b"// main"
+    assert app_assets.missing_assets(tmp_path) == []
+    assert fetch_assets(tmp_path) == (folder, [])
+
+
+def test_a_tarball_failing_its_checksum_is_refused(tmp_path, registry, monkeypatch):
+    """A download that does not match the registry's checksum is never unpacked."""
+    registry["tgz"] = _tarball(b"// evil")
+
+    def no_npm(package, work):
+        raise OSError("npm is not installed")
+
+    monkeypatch.setattr(app_assets, "_npm_pack", no_npm)
+    with pytest.raises(SetupError, match="checksum"):
+        fetch_assets(tmp_path)
+    assert not (tmp_path / "@scope/pkg@1.0.0").exists()
 
 
 @pytest.mark.parametrize(("change", "message"), [
