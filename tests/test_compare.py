@@ -121,6 +121,8 @@ def test_over_the_posterior_each_replicate_draws_once_and_interventions_stand(tm
         assert again.summary["standoffs"] == row["standoffs"]
     report = (tmp_path / "c" / "report.md").read_text()
     assert "us-drawdown keeps forces.US.posture.deploy_blocking = 0.1" in report
+    assert "posterior draw from derik-2020;" in report
+    assert str(ROOT) not in (tmp_path / "c" / "compare.json").read_text() + report
 
 
 def test_the_sequential_rule_stops_at_the_first_batch_where_every_interval_is_narrow(tmp_path):

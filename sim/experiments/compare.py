@@ -197,7 +197,9 @@ def compare(scenarios: list[str], *, replicates: int = 30, outputs: list[str] | 
         "days": days, "seed": seed, "outputs": outputs, "level": level, "adjust": adjust,
         "precision": precision, "max_replicates": max_replicates if precision else None,
         "batch": batch, "replicates": replicates,
-        "posterior": str(Path(posterior).resolve()) if posterior else None,
+        # the calibration by its folder's name and its posterior's content: no path of this
+        # machine, so a comparison moved elsewhere with its calibration still resumes
+        "posterior": Path(posterior).resolve().name if posterior else None,
         "posterior_sha256": _file_hash(Path(posterior) / "posterior.parquet") if posterior
         else None}
     manifest = _folder(out, identity, resume)
