@@ -26,7 +26,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.errors import InputError, Problem
-from sim.experiments.spec import MAX_RUNS, SweepSpec, table_file
+from sim.experiments.spec import MAX_RUNS, SweepSpec, refusal, table_file
 
 DESIGN_KEY = 0  # SeedSequence spawn key of the design's randomness; runs use (1, k)
 
@@ -238,7 +238,7 @@ def read_table(spec: SweepSpec, base_dir: Path | None) -> pd.DataFrame:
 def _cell_problems(spec: SweepSpec, frame: pd.DataFrame,
                    base_dir: Path | None) -> list[Problem]:
     """Cells that are not finite numbers, or values the scenario refuses (first of each)."""
-    from sim.scenario.loading import load_scenario, resolve_path
+    from sim.scenario.loading import resolve_path
 
     scenario = resolve_path(spec.scenario, relative_to=base_dir)
     problems = []
@@ -254,13 +254,11 @@ def _cell_problems(spec: SweepSpec, frame: pd.DataFrame,
         values = numbers.unique()
         for value in values if len(values) <= 50 else (values.min(), values.max()):
             value = value.item()
-            try:
-                load_scenario(scenario, {name: int(value) if float(value).is_integer()
-                                         and spec.parameters[name].integer else value})
-            except InputError as exc:
+            why = refusal(scenario, name, int(value) if float(value).is_integer()
+                          and spec.parameters[name].integer else value)
+            if why is not None:
                 row = int(frame.index[numbers == value][0])
-                problems.append(Problem(f"design.table row {row + 2}, column {name}",
-                                        "; ".join(str(q) for q in exc.problems)))
+                problems.append(Problem(f"design.table row {row + 2}, column {name}", why))
                 break
     return problems
 

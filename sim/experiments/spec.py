@@ -136,6 +136,15 @@ class SweepSpec(BaseModel):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def refusal(scenario: Path, name: str, value: Any) -> str | None:
+    """Why the scenario refuses ``name = value`` (its problems, joined), or None if it takes it."""
+    try:
+        load_scenario(scenario, {name: value})
+    except InputError as exc:
+        return "; ".join(str(q) for q in exc.problems)
+    return None
+
+
 def check_parameters(spec: SweepSpec, source: str, base_dir: Path | None) -> list[Problem]:
     """Problems with the parameters against the base scenario (names, values, range ends)."""
     problems: list[Problem] = []
@@ -151,11 +160,8 @@ def check_parameters(spec: SweepSpec, source: str, base_dir: Path | None) -> lis
             continue
         candidates = list(p.values) if p.values is not None else list(p.range)
         for value in candidates:
-            try:
-                load_scenario(scenario_path, {name: value})
-            except InputError as exc:
-                detail = "; ".join(str(q) for q in exc.problems)
-                problems.append(Problem(field, f"value {value!r} is not valid: {detail}"))
+            if (why := refusal(scenario_path, name, value)) is not None:
+                problems.append(Problem(field, f"value {value!r} is not valid: {why}"))
                 break
         if spec.design.kind not in ("grid", "table") and p.values is not None and len(
                 p.values) > 1:
