@@ -26,19 +26,6 @@ from typing import Any
 from sim.errors import InputError
 
 
-def umask() -> int:
-    """The process's umask, read without changing it where the system allows."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    old = os.umask(0o022)  # elsewhere: the classic set-and-restore
-    os.umask(old)
-    return old
-
-
 def _owner() -> str:
     """The host and process, as temporary names carry them."""
     return f"{socket.gethostname().replace('.', '_')}-{os.getpid()}"
@@ -166,8 +153,8 @@ def atomic_folder(out: Path, fill: Callable[[Path], Any]) -> Path:
     """Call ``fill(tmp_folder)``, then move the folder onto ``out`` (replacing an old one)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out.parent, out.name)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{_owner()}.", suffix=".partial",
-                                dir=out.parent))
+    tmp = out.parent / f".{out.name}.{_owner()}.{uuid.uuid4().hex[:12]}.partial"
+    os.mkdir(tmp, 0o777)  # less the umask, as a plain mkdir (not mkdtemp's owner-only 0700)
     try:
         fill(tmp)
         _replace(tmp, out)
@@ -179,7 +166,6 @@ def atomic_folder(out: Path, fill: Callable[[Path], Any]) -> Path:
 
 def _replace(tmp: Path, out: Path) -> None:
     """Move a finished folder into place, replacing an old one."""
-    os.chmod(tmp, 0o777 & ~umask())
     if not out.exists():
         tmp.rename(out)
         return
