@@ -293,7 +293,7 @@ class RoadNetwork:
         def cost(u: str, v: str, data: dict) -> float | None:
             if v in closed_nodes or road_key(u, v) in closed_roads:
                 return None
-            return data[base] if isinstance(base, str) else base(u, v, data)
+            return base(u, v, data)
 
         try:
             nodes = nx.dijkstra_path(self.graph, origin, destination, weight=cost)

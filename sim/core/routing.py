@@ -28,7 +28,12 @@ _PREFIX = "minutes@"
 #: Route preferences whose trees a cache keeps (beyond ``"minutes"``), the latest used.
 MAX_WEIGHTS = 32
 
-Cost = str | Callable[[str, str, dict], float]
+#: An edge's cost: ``cost(u, v, data)``, as networkx's weight functions take it.
+Cost = Callable[[str, str, dict], float]
+
+
+def _minutes(u: str, v: str, data: dict) -> float:
+    return data["minutes"]
 
 
 def weight_name(road_class: Mapping[str, float], road_name: Mapping[str, float]) -> str:
@@ -41,9 +46,9 @@ def weight_name(road_class: Mapping[str, float], road_name: Mapping[str, float])
 
 
 def cost_of(weight: str) -> Cost:
-    """What networkx plans with for ``weight``: an edge attribute or a cost function."""
+    """The cost function of ``weight``, as networkx plans with it."""
     if weight == MINUTES:
-        return MINUTES
+        return _minutes
     if not weight.startswith(_PREFIX):
         raise ValueError(f"unknown route weight {weight!r} (make one with weight_name)")
     factors = json.loads(weight[len(_PREFIX):])
