@@ -46,6 +46,12 @@ class Logs:
         return missions.loc[missions["kind"].to_numpy() == "patrol", ["outcome", "rerouted"]]
 
     @cached_property
+    def blocking_positions(self) -> np.ndarray:
+        """The force of each blocking position deployed."""
+        missions = self.missions
+        return missions["force"].to_numpy()[missions["kind"].to_numpy() == "blocking"]
+
+    @cached_property
     def delays(self) -> np.ndarray:
         """The delays of delayed trips (minutes, all positive)."""
         delay = self.trips["delay_min"].to_numpy()
@@ -135,8 +141,7 @@ SUMMARY_FIELDS: tuple[SummaryField, ...] = (
     SummaryField("missions_turned_back", int, lambda g: _outcomes(g, "turned_back"),
                  "  turned back"),
     SummaryField("missions_rerouted", int, lambda g: int(g.patrol_missions["rerouted"].sum())),
-    SummaryField("blocking_positions", int,
-                 lambda g: int((g.missions["kind"] == "blocking").sum()),
+    SummaryField("blocking_positions", int, lambda g: len(g.blocking_positions),
                  "blocking positions deployed"),
 )
 
@@ -156,8 +161,7 @@ def summarise(logs: Logs, scenario: str, seed: int) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"scenario": scenario, "seed": seed}
     out.update({f.name: f.compute(logs) for f in SUMMARY_FIELDS})
-    missions = logs.missions
-    blocking = missions["force"].to_numpy()[missions["kind"].to_numpy() == "blocking"]
+    blocking = logs.blocking_positions
     for force in sorted({*logs.blocking_forces, *blocking}):
         out[f"{BY_FORCE}{force}"] = int((blocking == force).sum())
     return out
