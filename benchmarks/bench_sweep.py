@@ -52,13 +52,6 @@ def write_spec(folder: Path, runs: int, days: float) -> Path:
     return path
 
 
-def timed_sweep(spec: Path, workers: int, folder: Path) -> float:
-    out = folder / f"out-{workers}-{time.monotonic_ns()}"
-    start = time.perf_counter()
-    sim.sweep(spec, out=out, workers=workers, quiet=True)
-    return time.perf_counter() - start
-
-
 def phases(spec: Path, workers: int, folder: Path) -> tuple[float, float, float]:
     """A sweep's total time, its time to the first run saved, and its run phase's runs/s."""
     out = folder / f"phases-{workers}-{time.monotonic_ns()}"
@@ -103,7 +96,7 @@ def main() -> None:
         folder = Path(tmp)
         spec = write_spec(folder, runs, 7)
         # interleaved, so that drift in the machine's speed hits all three alike
-        samples = [(direct(spec), timed_sweep(spec, 1, folder), timed_sweep(spec, 2, folder))
+        samples = [(direct(spec), phases(spec, 1, folder)[0], phases(spec, 2, folder)[0])
                    for _ in range(repeats)]
         base, one, two = (statistics.median(s[i] for s in samples) for i in range(3))
         print(f"direct, in this process      {runs / base:6.2f} runs/s  "
